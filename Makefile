@@ -1,0 +1,72 @@
+# Two commands from a clean clone (see README.md):
+#   make lab    set up, start the sandbox and open JupyterLab on the course
+#   make test   set up and run every check: lint, types, unit, notebooks, browser
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
+VENV313 ?= .venv313
+PYTEST_WORKERS ?= 2
+# installing with uv is ~10x faster than pip; pip stays the fallback
+DEV_EXTRAS := .[all,dev]
+install = $(1)/bin/python -m uv pip install --python $(1)/bin/python $(2) || $(1)/bin/python -m pip install $(2)
+
+.PHONY: help lab test lint typecheck unit notebooks browser bench test-py313 install dev clean
+
+help:
+	@echo "make lab        set up, start the sandbox, open JupyterLab on notebooks/"
+	@echo "make test       set up and run lint, types, unit, notebook and browser tests"
+	@echo "make bench      run the benchmarks and rewrite docs/benchmarks.md"
+	@echo "make test-py313 core tests and a sandbox smoke test under Python 3.13"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip uv
+
+$(VENV)/.installed-all: pyproject.toml | $(BIN)/python
+	$(call install,$(VENV),-q -e '.[all]')
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(call install,$(VENV),-q -e '$(DEV_EXTRAS)')
+	touch $@ $(VENV)/.installed-all
+
+install: $(VENV)/.installed-all
+dev: $(VENV)/.installed-dev
+
+lab: $(VENV)/.installed-all
+	$(BIN)/apinotebook lab --notebooks notebooks
+
+lint: dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: dev
+	$(BIN)/mypy
+
+unit: dev
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser" tests
+
+notebooks: dev
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --nbval-lax -p no:randomly notebooks
+
+browser: dev
+	$(BIN)/pytest -m browser tests/browser
+
+test: lint typecheck unit notebooks browser
+
+bench: dev
+	$(BIN)/python -m benchmarks
+
+$(VENV313)/.installed:
+	@test -n "$(PY313)" || { echo "Python 3.13 not found (pyenv install 3.13)"; exit 1; }
+	$(PY313) -m venv $(VENV313)
+	$(VENV313)/bin/python -m pip install -q --upgrade pip uv
+	$(call install,$(VENV313),-q -e '.[sandbox]' pytest pytest-socket pytest-timeout pytest-xdist)
+	touch $@
+
+test-py313: $(VENV313)/.installed
+	APINOTEBOOK_TEST_PROFILE=core $(VENV313)/bin/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider tests
+
+clean:
+	rm -rf $(VENV) $(VENV313) .mypy_cache .ruff_cache .pytest_cache

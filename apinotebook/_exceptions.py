@@ -1,0 +1,270 @@
+"""The exceptions apinotebook raises: one tree, one root.
+
+Every error the package raises on purpose is an ``ApiNotebookError``. Errors
+from the libraries underneath (httpx, gql, graphql-core, zeep, lxml, sqlite3)
+are mapped at the boundary with ``raise ... from exc``, so callers never need
+to catch a backend's exception type. Every message says what was wrong and
+what to do about it, and never contains a secret.
+
+```
+ApiNotebookError
+├── ConfigError                 bad arguments or configuration; lists valid options
+│   ├── MissingSecretError      an environment variable holding a secret is unset
+│   └── MissingExtraError       an optional extra is not installed
+├── TransportError              no usable response arrived
+│   ├── ConnectError
+│   ├── RequestTimeout
+│   ├── ProtocolError           dropped connection, truncated body
+│   └── ResponseTooLarge        the body exceeded the configured size limit
+├── ResponseError               a response arrived but is an error or unreadable
+│   ├── HTTPStatusError         4xx/5xx; carries the Exchange
+│   ├── DecodeError             malformed JSON/XML, wrong content type, bad bytes
+│   ├── GraphQLError            GraphQL ``errors``; carries errors, data, extensions
+│   └── SoapFault               SOAP Fault; carries code, message, detail
+├── SchemaError                 a contract is broken or cannot be read
+│   ├── SpecError               invalid OpenAPI document, WSDL or SDL
+│   └── QueryValidationError    a GraphQL query does not match the schema
+├── IntegrationError            an integration could not run
+│   ├── FatalIntegrationError   the run stopped; no checkpoint advanced
+│   └── DeliveryError           a destination rejected a batch (retried, then dead-lettered)
+├── ExportError                 a notebook cannot be exported
+│   └── LiteralSecretError      a cell holds a literal secret; points at cell and line
+└── SandboxError                the demo services could not start or be controlled
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from difflib import get_close_matches
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from apinotebook._exchange import Exchange
+
+__all__ = [
+    "ApiNotebookError",
+    "ConfigError",
+    "ConnectError",
+    "DecodeError",
+    "DeliveryError",
+    "ExportError",
+    "FatalIntegrationError",
+    "GraphQLError",
+    "HTTPStatusError",
+    "IntegrationError",
+    "LiteralSecretError",
+    "MissingExtraError",
+    "MissingSecretError",
+    "ProtocolError",
+    "QueryValidationError",
+    "RequestTimeout",
+    "ResponseError",
+    "ResponseTooLarge",
+    "SandboxError",
+    "SchemaError",
+    "SoapFault",
+    "SpecError",
+    "TransportError",
+]
+
+
+class ApiNotebookError(Exception):
+    """Root of every error apinotebook raises on purpose."""
+
+
+# -- configuration -----------------------------------------------------------
+
+
+class ConfigError(ApiNotebookError, ValueError):
+    """An argument or a configuration value is not valid.
+
+    Build it with :meth:`invalid_choice` when the value must be one of a known
+    set: the message then lists the valid options and the closest match.
+    """
+
+    @classmethod
+    def invalid_choice(cls, what: str, value: object, valid: Iterable[str]) -> ConfigError:
+        """Build an error for ``value`` not being one of ``valid``."""
+        options = sorted(valid)
+        hint = ""
+        if isinstance(value, str):
+            close = get_close_matches(value, options, n=1)
+            if close:
+                hint = f" Did you mean {close[0]!r}?"
+        return cls(
+            f"Unknown {what} {value!r}. Valid {what}s: {', '.join(map(repr, options))}.{hint}"
+        )
+
+
+class MissingSecretError(ConfigError, KeyError):
+    """A secret was read from an environment variable that is not set."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"Environment variable {name!r} is not set. Set it in your shell "
+            f"(export {name}=...) or in the kernel's environment before reading it "
+            f"with Secret.from_env({name!r})."
+        )
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
+class MissingExtraError(ConfigError, ImportError):
+    """A feature needs an optional extra that is not installed."""
+
+    def __init__(self, feature: str, extra: str, *, module: str | None = None) -> None:
+        self.feature = feature
+        self.extra = extra
+        missing = f" (module {module!r} is missing)" if module else ""
+        super().__init__(
+            f"{feature} needs the optional dependencies of apinotebook[{extra}]{missing}. "
+            f"Install them with: pip install 'apinotebook[{extra}]'"
+        )
+
+
+# -- transport ----------------------------------------------------------------
+
+
+class TransportError(ApiNotebookError):
+    """No usable response arrived: the request failed on the wire."""
+
+    def __init__(self, message: str, *, url: str | None = None, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.url = url
+        self.attempts = attempts
+
+
+class ConnectError(TransportError):
+    """The connection could not be opened (refused, DNS failure, TLS failure)."""
+
+
+class RequestTimeout(TransportError):
+    """The request took longer than its timeout."""
+
+
+class ProtocolError(TransportError):
+    """The server broke the protocol: dropped the connection, truncated the body."""
+
+
+class ResponseTooLarge(TransportError):
+    """The response body exceeded the configured ``max_response_size``."""
+
+
+# -- responses ----------------------------------------------------------------
+
+
+class ResponseError(ApiNotebookError):
+    """A response arrived, but it is an error or cannot be read.
+
+    ``exchange`` holds the full request/response record when one exists.
+    """
+
+    def __init__(self, message: str, *, exchange: Exchange | None = None) -> None:
+        super().__init__(message)
+        self.exchange = exchange
+
+
+class HTTPStatusError(ResponseError):
+    """The server answered with a 4xx or 5xx status."""
+
+    @property
+    def status(self) -> int | None:
+        """The HTTP status code, when an exchange is attached."""
+        return self.exchange.status if self.exchange is not None else None
+
+
+class DecodeError(ResponseError):
+    """The body is not what was expected: bad JSON or XML, wrong type, bad bytes."""
+
+
+class GraphQLError(ResponseError):
+    """The GraphQL response carries ``errors``; ``data`` keeps any partial result."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Sequence[Mapping[str, Any]] = (),
+        data: Any = None,
+        extensions: Mapping[str, Any] | None = None,
+        exchange: Exchange | None = None,
+    ) -> None:
+        super().__init__(message, exchange=exchange)
+        self.errors = list(errors)
+        self.data = data
+        self.extensions = dict(extensions or {})
+
+
+class SoapFault(ResponseError):
+    """The SOAP service answered with a Fault."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        detail: Any = None,
+        actor: str | None = None,
+        exchange: Exchange | None = None,
+    ) -> None:
+        super().__init__(message, exchange=exchange)
+        self.code = code
+        self.detail = detail
+        self.actor = actor
+
+
+# -- contracts ----------------------------------------------------------------
+
+
+class SchemaError(ApiNotebookError):
+    """A contract (OpenAPI, WSDL, GraphQL schema) is broken or not respected."""
+
+
+class SpecError(SchemaError):
+    """An OpenAPI document, a WSDL or a GraphQL SDL cannot be read."""
+
+
+class QueryValidationError(SchemaError):
+    """A GraphQL document does not validate against the schema.
+
+    ``errors`` holds one message per problem, with its line and column.
+    """
+
+    def __init__(self, message: str, *, errors: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.errors = list(errors)
+
+
+# -- integrations, export, sandbox -------------------------------------------
+
+
+class IntegrationError(ApiNotebookError):
+    """An integration could not run as configured."""
+
+
+class FatalIntegrationError(IntegrationError):
+    """The run stopped; the checkpoint was not advanced, nothing was lost."""
+
+
+class DeliveryError(IntegrationError):
+    """A destination rejected a batch after its retries."""
+
+
+class ExportError(ApiNotebookError):
+    """A notebook cannot be exported."""
+
+
+class LiteralSecretError(ExportError):
+    """An exported cell contains a literal secret."""
+
+    def __init__(self, message: str, *, cell: int, line: int) -> None:
+        super().__init__(message)
+        self.cell = cell
+        self.line = line
+
+
+class SandboxError(ApiNotebookError):
+    """The demo services could not start or be controlled."""
