@@ -31,30 +31,49 @@ from apinotebook._exceptions import (
     SpecError,
     TransportError,
 )
+from apinotebook._exchange import Attempt, Exchange, Request
+from apinotebook._history import History, history
+from apinotebook._secrets import Secret
+from apinotebook.auth import ApiKey, Basic, Bearer, OAuth2ClientCredentials, WsseUsernameToken
+from apinotebook.rest import RestClient
+from apinotebook.retry import Retry
 
 __all__ = [
+    "ApiKey",
     "ApiNotebookError",
+    "Attempt",
+    "Basic",
+    "Bearer",
     "ConfigError",
     "ConnectError",
     "DecodeError",
     "DeliveryError",
+    "Exchange",
     "ExportError",
     "FatalIntegrationError",
     "GraphQLError",
     "HTTPStatusError",
+    "History",
     "IntegrationError",
     "LiteralSecretError",
     "MissingExtraError",
     "MissingSecretError",
+    "OAuth2ClientCredentials",
     "ProtocolError",
     "QueryValidationError",
     "RequestTimeout",
     "ResponseError",
+    "Request",
     "ResponseTooLarge",
+    "RestClient",
+    "Retry",
     "SandboxError",
     "SchemaError",
+    "Secret",
     "SoapFault",
     "SpecError",
     "TransportError",
+    "WsseUsernameToken",
     "__version__",
+    "history",
 ]

@@ -19,12 +19,14 @@ __all__ = ["run_lab"]
 def lab_command(notebooks: Path, *, port: int, token: str, open_browser: bool) -> list[str]:
     """The JupyterLab command line: loopback only, token kept, root allowed when root."""
     cmd = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable,
+        "-m",
+        "jupyterlab",
         f"--ServerApp.root_dir={notebooks}",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         f"--IdentityProvider.token={token}",
-    ]  # fmt: skip
+    ]
     if not open_browser:
         cmd.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:

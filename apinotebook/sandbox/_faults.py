@@ -216,7 +216,7 @@ class FaultState:
 
 def retry_after_header(seconds: float) -> str:
     """``Retry-After`` takes whole seconds; round up so clients never come back early."""
-    return str(max(1, math.ceil(seconds)))
+    return str(max(0, math.ceil(seconds)))
 
 
 _NO_FAULTS = FaultConfig()

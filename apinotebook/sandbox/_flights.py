@@ -38,10 +38,17 @@ __all__ = [
 
 #: IATA code -> city. Every ordered pair of airports has 2-3 flights every day.
 AIRPORTS = {
-    "AMS": "Amsterdam", "BER": "Berlin", "CDG": "Paris", "FCO": "Rome", "JFK": "New York",
-    "LHR": "London", "LIS": "Lisbon", "MAD": "Madrid", "SFO": "San Francisco",
+    "AMS": "Amsterdam",
+    "BER": "Berlin",
+    "CDG": "Paris",
+    "FCO": "Rome",
+    "JFK": "New York",
+    "LHR": "London",
+    "LIS": "Lisbon",
+    "MAD": "Madrid",
+    "SFO": "San Francisco",
     "YYZ": "Toronto",
-}  # fmt: skip
+}
 
 #: Flights are scheduled for 60 days from this date.
 FIRST_DAY = date(2026, 12, 1)

@@ -1,0 +1,237 @@
+"""A bounded history of exchanges, shared by every client, with HAR export.
+
+Every client records each attempt of each call into a :class:`History` —
+by default the one process-wide :data:`history`, so REST, GraphQL and SOAP
+calls appear together in order. The history is bounded (oldest dropped
+first), thread-safe, and can be watched (the history widget subscribes).
+
+``to_har(path)`` writes HAR 1.2 (the format browsers' dev tools and Postman
+import), with secrets masked.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
+from urllib.parse import parse_qsl, urlsplit
+
+from apinotebook.__about__ import __version__
+from apinotebook._exceptions import ConfigError
+from apinotebook._exchange import Exchange
+from apinotebook._secrets import mask_body, mask_headers, mask_url
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["History", "history"]
+
+Listener = Callable[[Exchange], None]
+
+
+class History:
+    """The last ``maxlen`` exchanges, oldest first.
+
+    Args:
+        maxlen: how many exchanges to keep (older ones are dropped).
+    """
+
+    def __init__(self, maxlen: int = 500) -> None:
+        if maxlen < 1:
+            raise ConfigError("History(maxlen=...) must be at least 1")
+        self._items: deque[Exchange] = deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+
+    # -- recording -------------------------------------------------------------
+
+    def append(self, exchange: Exchange) -> None:
+        """Record one exchange and tell the listeners."""
+        with self._lock:
+            self._items.append(exchange)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(exchange)
+            except Exception:  # noqa: BLE001 - a broken view must not break a call
+                self.unsubscribe(listener)
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(exchange)`` after each new exchange."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop calling ``listener``."""
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def clear(self) -> None:
+        """Forget every exchange."""
+        with self._lock:
+            self._items.clear()
+
+    @property
+    def maxlen(self) -> int:
+        """How many exchanges are kept."""
+        return self._items.maxlen or 0
+
+    @maxlen.setter
+    def maxlen(self, value: int) -> None:
+        if value < 1:
+            raise ConfigError("History.maxlen must be at least 1")
+        with self._lock:
+            self._items = deque(self._items, maxlen=value)
+
+    # -- reading ---------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Exchange]:
+        with self._lock:
+            items = list(self._items)
+        return iter(items)
+
+    @overload
+    def __getitem__(self, index: int) -> Exchange: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Exchange]: ...
+    def __getitem__(self, index: int | slice) -> Exchange | list[Exchange]:
+        with self._lock:
+            items = list(self._items)
+        return items[index]
+
+    @property
+    def last(self) -> Exchange | None:
+        """The most recent exchange, if any."""
+        with self._lock:
+            return self._items[-1] if self._items else None
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per exchange: time, protocol, operation, method, URL, status, elapsed, size."""
+        import pandas as pd
+
+        rows = [
+            {
+                "time": ex.started_at,
+                "protocol": ex.protocol,
+                "operation": ex.operation,
+                "method": ex.method,
+                "url": mask_url(ex.url),
+                "status": ex.status,
+                "elapsed_ms": round(ex.elapsed * 1000, 3),
+                "size": ex.size,
+                "error": ex.error,
+            }
+            for ex in self
+        ]
+        columns = [
+            "time",
+            "protocol",
+            "operation",
+            "method",
+            "url",
+            "status",
+            "elapsed_ms",
+            "size",
+            "error",
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+    def to_har(self, path: str | PathLike[str] | None = None) -> dict[str, Any]:
+        """HAR 1.2 of every exchange, secrets masked; written to ``path`` if given."""
+        har = to_har(list(self))
+        if path is not None:
+            Path(path).write_text(json.dumps(har, indent=2, ensure_ascii=False), encoding="utf-8")
+        return har
+
+    def __repr__(self) -> str:
+        return f"<History {len(self)} of {self.maxlen} exchanges>"
+
+    def _repr_html_(self) -> str:
+        from apinotebook._render import history_html
+
+        return history_html(self)
+
+
+def _har_headers(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"name": k, "value": v} for k, v in mask_headers(pairs)]
+
+
+def _har_content(content: bytes, mime: str, headers_ctype: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"size": len(content), "mimeType": mime or "x-unknown"}
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        out["text"] = base64.b64encode(content).decode("ascii")
+        out["encoding"] = "base64"
+    else:
+        out["text"] = mask_body(text, headers_ctype)
+    return out
+
+
+def to_har(exchanges: list[Exchange]) -> dict[str, Any]:
+    """A HAR 1.2 log of ``exchanges`` (secrets masked)."""
+    entries = []
+    for ex in exchanges:
+        req = ex.request
+        req_ctype = req.headers.get("content-type")
+        request: dict[str, Any] = {
+            "method": req.method,
+            "url": mask_url(req.url),
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": _har_headers(list(req.headers.multi_items())),
+            "queryString": [
+                {"name": k, "value": v}
+                for k, v in parse_qsl(urlsplit(mask_url(req.url)).query, keep_blank_values=True)
+            ],
+            "headersSize": -1,
+            "bodySize": len(req.content),
+        }
+        if req.content:
+            post = _har_content(req.content, req_ctype or "", req_ctype)
+            request["postData"] = {"mimeType": post["mimeType"], "text": post["text"]}
+        ms = round(ex.elapsed * 1000, 3)
+        entries.append(
+            {
+                "startedDateTime": ex.started_at.isoformat(),
+                "time": ms,
+                "request": request,
+                "response": {
+                    "status": ex.status,
+                    "statusText": ex.reason if ex.status else (ex.error or ""),
+                    "httpVersion": "HTTP/1.1",
+                    "cookies": [],
+                    "headers": _har_headers(list(ex.headers.multi_items())),
+                    "content": _har_content(
+                        ex.content, ex.headers.get("content-type", ""), ex.content_type
+                    ),
+                    "redirectURL": mask_url(ex.headers.get("location", "")),
+                    "headersSize": -1,
+                    "bodySize": ex.size,
+                },
+                "cache": {},
+                "timings": {"send": 0, "wait": ms, "receive": 0},
+                "comment": f"{ex.protocol}" + (f" {ex.operation}" if ex.operation else ""),
+            }
+        )
+    return {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "apinotebook", "version": __version__},
+            "pages": [],
+            "entries": entries,
+        }
+    }
+
+
+#: The process-wide history every client records into by default.
+history = History()
