@@ -1,0 +1,28 @@
+"""Integrations: sources, mapping, destinations, triggers, state, dead letters, reports.
+
+An API is the messenger; an integration is the finished bridge built with
+it. :class:`Integration` connects a source to a destination through a
+mapping, keeps its state in SQLite, runs manually, on a schedule or from a
+webhook, and reports what it did. Everything here runs without Jupyter.
+"""
+
+from apinotebook.integration._integration import Integration
+from apinotebook.integration._pipeline import Batch, classify
+from apinotebook.integration._report import DryRunReport, DryRunRow, RunReport
+from apinotebook.integration._schedule import Scheduler, parse_interval
+from apinotebook.integration._state import DeadLetter, StateStore
+from apinotebook.integration._webhook import WebhookReceiver
+
+__all__ = [
+    "Batch",
+    "DeadLetter",
+    "DryRunReport",
+    "DryRunRow",
+    "Integration",
+    "RunReport",
+    "Scheduler",
+    "StateStore",
+    "WebhookReceiver",
+    "classify",
+    "parse_interval",
+]

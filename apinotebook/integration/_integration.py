@@ -1,0 +1,631 @@
+"""``Integration``: a complete connection between systems, defined in a few cells.
+
+>>> sync = Integration("crm-to-newsletter", state="crm_to_newsletter.db")
+>>> @sync.source(key="id", cursor="updated_at")
+... def contacts(since):
+...     yield from crm.paginate("/contacts", params={"updated_since": since})
+>>> @sync.transform
+... def to_subscriber(contact):
+...     return {"email": contact["email"].lower(), "name": contact["first_name"]}
+>>> @sync.destination(batch_size=100)
+... def upsert(batch):
+...     mail.execute(UPSERT, {"listId": LIST, "input": list(batch)}).raise_for_status()
+>>> sync.run(dry_run=True, limit=20)    # a before/after table, nothing written
+>>> report = sync.run()                 # a RunReport
+
+A source is a function of ``since`` (the last checkpointed cursor, or
+``None``) that yields records in cursor order and reads ``since``
+*inclusively* (``>=``): records sharing the checkpointed value are read again
+and skipped as duplicates, none is missed. A generator may ``return`` a new
+cursor (an opaque sync token) instead of naming a cursor field.
+
+See :mod:`apinotebook.integration._pipeline` for the delivery guarantees.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from apinotebook._exceptions import ConfigError, FatalIntegrationError
+from apinotebook._history import History
+from apinotebook._history import history as shared_history
+from apinotebook._secrets import Secret
+from apinotebook.integration._pipeline import (
+    Batch,
+    DestinationSpec,
+    Pipeline,
+    SourceSpec,
+    _Item,
+    _Work,
+)
+from apinotebook.integration._progress import Progress, make_progress
+from apinotebook.integration._report import DryRunReport, DryRunRow, RunReport
+from apinotebook.integration._schedule import Scheduler
+from apinotebook.integration._state import DeadLetter, StateStore, check_name
+from apinotebook.integration._webhook import WebhookReceiver
+
+__all__ = ["Integration"]
+
+log = logging.getLogger("apinotebook.integration")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: which integration the current thread is running for (to collect its exchanges)
+_active = threading.local()
+
+
+class Integration:
+    """A source, a mapping and a destination, with state, triggers and reports.
+
+    Args:
+        name: a label for the state file and logs (letters, digits, ``-_.``).
+        state: the SQLite file holding checkpoints, seen keys, dead letters,
+            runs and the webhook inbox (default ``<name>.db``), or a
+            :class:`StateStore`; ``":memory:"`` for a throwaway.
+        progress: ``"auto"`` (a live line in notebooks, logs in scripts),
+            ``"log"``, ``None``, or a callable taking the :class:`RunReport`.
+        history_size: how many API exchanges of this integration's runs to keep
+            in :attr:`history`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        state: str | Path | StateStore | None = None,
+        progress: str | Progress | None = "auto",
+        history_size: int = 200,
+    ) -> None:
+        self.name = check_name(name)
+        if isinstance(state, StateStore):
+            self.store = state
+        else:
+            self.store = StateStore(state if state is not None else f"{name}.db", name)
+        self.progress = progress
+        self._source: SourceSpec | None = None
+        self._transforms: list[Callable[[Any], Any]] = []
+        self._destination: DestinationSpec | None = None
+        self._run_lock = threading.Lock()
+        self._scheduler: Scheduler | None = None
+        self._receiver: WebhookReceiver | None = None
+        self._processor: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._extract: Callable[[Any], Any] | None = None
+        #: the API exchanges made by this integration's runs
+        self.history = History(maxlen=history_size)
+        self.last_report: RunReport | None = None
+        shared_history.subscribe(self._collect)
+
+    # -- definition -------------------------------------------------------------------
+
+    def source(
+        self,
+        fn: F | None = None,
+        *,
+        key: str | Callable[[Any], Any] = "id",
+        cursor: str | Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """Decorate the function that reads records: ``fn(since) -> iterable``.
+
+        Args:
+            fn: the function (when used as ``@source`` without arguments).
+            key: the field (or a function) identifying a record.
+            cursor: the field (or a function) that orders records and is
+                checkpointed, e.g. ``"updated_at"``; also the record's version
+                for deduplication (without it, a content hash is used).
+        """
+
+        def register(func: F) -> F:
+            self._source = SourceSpec(func, key, cursor, getattr(func, "__name__", "source"))
+            return func
+
+        return register(fn) if fn is not None else register
+
+    def transform(self, fn: F) -> F:
+        """Decorate a mapping ``fn(record) -> dict | None``; several run in order.
+
+        Returning ``None`` filters the record; raising dead-letters it with the
+        exception as the reason (that is how validation is expressed).
+        """
+        self._transforms.append(fn)
+        return fn
+
+    def destination(
+        self,
+        fn: F | None = None,
+        *,
+        batch_size: int = 100,
+        concurrency: int = 1,
+        retries: int = 3,
+        backoff: float = 0.5,
+    ) -> Any:
+        """Decorate the function that writes: ``fn(batch) -> None | rejections``.
+
+        It receives a :class:`Batch` (a list of mapped records with ``keys``
+        and ``idempotency_keys``) and must be idempotent. Raising retries the
+        batch (transient errors) or splits it to isolate bad records; it may
+        return ``(index_or_record, reason)`` pairs for records the API
+        rejected individually (GraphQL ``userErrors``), which are dead-lettered.
+
+        Args:
+            fn: the function (when used as ``@destination`` without arguments).
+            batch_size: records per call.
+            concurrency: batches in flight at once (threads).
+            retries: extra attempts for transient failures.
+            backoff: seconds before the first retry (doubling).
+        """
+        if batch_size < 1 or concurrency < 1 or retries < 0 or backoff < 0:
+            raise ConfigError("batch_size and concurrency must be >= 1; retries, backoff >= 0")
+
+        def register(func: F) -> F:
+            self._destination = DestinationSpec(
+                func,
+                batch_size,
+                concurrency,
+                retries,
+                backoff,
+                getattr(func, "__name__", "destination"),
+            )
+            return func
+
+        return register(fn) if fn is not None else register
+
+    # -- runs --------------------------------------------------------------------------
+
+    def _check(self, *, need_destination: bool) -> tuple[SourceSpec, DestinationSpec]:
+        problems = []
+        if self._source is None:
+            problems.append("no source: decorate a function with @integration.source(key=...)")
+        if need_destination and self._destination is None:
+            problems.append("no destination: decorate a function with @integration.destination")
+        if problems:
+            raise FatalIntegrationError(f"{self.name} is not configured: " + "; ".join(problems))
+        dest = self._destination or DestinationSpec(lambda batch: None)
+        assert self._source is not None
+        return self._source, dest
+
+    def _collect(self, exchange: Any) -> None:
+        if getattr(_active, "integration", None) is self:
+            self.history.append(exchange)
+
+    def _pipeline(self, report: RunReport, progress: Any) -> Pipeline:
+        source, dest = self._check(need_destination=True)
+        integration = self
+        original = dest.fn
+
+        def tracked(batch: Batch) -> Any:
+            _active.integration = integration
+            try:
+                return original(batch)
+            finally:
+                _active.integration = None
+
+        spec = DestinationSpec(
+            tracked, dest.batch_size, dest.concurrency, dest.retries, dest.backoff, dest.name
+        )
+        return Pipeline(
+            name=self.name,
+            store=self.store,
+            source=source,
+            transforms=self._transforms,
+            destination=spec,
+            report=report,
+            progress=make_progress(progress),
+        )
+
+    def run(
+        self,
+        *,
+        dry_run: bool = False,
+        limit: int | None = None,
+        progress: str | Progress | None | bool = True,
+        trigger: str = "manual",
+    ) -> Any:
+        """Run once: read since the checkpoint, map, deliver, checkpoint.
+
+        With ``dry_run=True`` read and map only (``limit`` defaults to 20) and
+        return a :class:`DryRunReport`: nothing is written and no state changes.
+
+        Returns:
+            the :class:`RunReport` (also kept as :attr:`last_report`).
+
+        Raises:
+            FatalIntegrationError: the run stopped (authentication, contract,
+                configuration); its report is attached as ``error.report``.
+        """
+        if dry_run:
+            return self.dry_run(limit=20 if limit is None else limit)
+        mode = self.progress if progress is True else (None if progress is False else progress)
+        if not self._run_lock.acquire(blocking=False):
+            raise FatalIntegrationError(f"{self.name} is already running; wait for it to finish")
+        report = RunReport(self.name, trigger=trigger)
+        try:
+            _active.integration = self
+            pipeline = self._pipeline(report, mode)
+            since = self.store.cursor()
+            report.cursor_before = since
+            report.run_id = self.store.start_run()
+            try:
+                records = self._read(pipeline.source, since)
+                final = pipeline.run(records, advance_cursor=True, limit=limit)
+                if final is not None and limit is None:
+                    self.store.commit([], cursor=final, advance=True)
+                report.finish("partial" if report.failed else "ok")
+            except FatalIntegrationError as exc:
+                report.finish("failed", str(exc))
+                exc.report = report  # type: ignore[attr-defined]
+                raise
+            except Exception as exc:
+                report.finish("failed", f"{type(exc).__name__}: {exc}")
+                wrapped = FatalIntegrationError(
+                    f"{self.name} stopped while reading the source: {type(exc).__name__}: {exc}. "
+                    "Nothing after the last checkpoint was lost; run again when it is fixed."
+                )
+                wrapped.report = report  # type: ignore[attr-defined]
+                raise wrapped from exc
+            finally:
+                report.cursor_after = self.store.cursor()
+                if report.run_id:
+                    self.store.finish_run(report.run_id, report.status, report.to_dict())
+                self.last_report = report
+                pipeline._tick(force=True)
+                log.info("%s", report.summary())
+            return report
+        finally:
+            _active.integration = None
+            self._run_lock.release()
+
+    def _read(self, source: SourceSpec | None, since: Any) -> Iterable[Any]:
+        if source is None:
+            return iter(())
+        result = source.fn(since)
+        if result is None:
+            raise FatalIntegrationError(
+                f"source {source.name}() returned None: it must yield records (use 'yield' or "
+                "'yield from')"
+            )
+        return result
+
+    def dry_run(self, limit: int = 20) -> DryRunReport:
+        """Read and map up to ``limit`` records; write nothing."""
+        source, _ = self._check(need_destination=False)
+        since = self.store.cursor()
+        report = DryRunReport(self.name, since)
+        t0 = time.perf_counter()
+        _active.integration = self
+        try:
+            records = []
+            for record in self._read(source, since):
+                records.append(record)
+                if len(records) >= limit:
+                    break
+            keyed = [(r, source.key_of(r), source.cursor_of(r)) for r in records]
+            seen = self.store.seen_fingerprints(k for _, k, _ in keyed)
+            for record, key, cursor in keyed:
+                fp = source.fingerprint(record, cursor)
+                if seen.get(key) == fp:
+                    report.rows.append(DryRunRow(key, "duplicate", record, None))
+                    continue
+                try:
+                    mapped = Pipeline.transform(self._fake_pipeline(), record)
+                except Exception as exc:  # noqa: BLE001 - shown as a validation problem
+                    report.rows.append(
+                        DryRunRow(key, "invalid", record, None, f"{type(exc).__name__}: {exc}")
+                    )
+                    continue
+                status = "filtered" if mapped is None else "would write"
+                report.rows.append(DryRunRow(key, status, record, mapped))
+        finally:
+            _active.integration = None
+        report.duration = time.perf_counter() - t0
+        return report
+
+    def _fake_pipeline(self) -> Pipeline:
+        return Pipeline(
+            name=self.name,
+            store=self.store,
+            source=self._source,
+            transforms=self._transforms,
+            destination=DestinationSpec(lambda b: None),
+            report=RunReport(self.name),
+        )
+
+    # -- dead letters and state ---------------------------------------------------------
+
+    @property
+    def dead_letters(self) -> list[DeadLetter]:
+        """Records waiting in the dead-letter store, with their errors."""
+        return self.store.dead_letters()
+
+    def dead_letters_frame(self) -> Any:
+        """The pending dead letters as a DataFrame."""
+        import pandas as pd
+
+        rows = [
+            {
+                "id": d.id,
+                "stage": d.stage,
+                "key": d.key,
+                "error": d.error,
+                "attempts": d.attempts,
+                "payload": d.payload,
+            }
+            for d in self.dead_letters
+        ]
+        return pd.DataFrame(rows, columns=["id", "stage", "key", "error", "attempts", "payload"])
+
+    def replay(self, *, progress: str | Progress | None | bool = True) -> RunReport:
+        """Send the pending dead letters through the mapping and destination again.
+
+        A record that goes through is resolved; one that fails again stays,
+        with its attempt count increased and the new error.
+        """
+        mode = self.progress if progress is True else (None if progress is False else progress)
+        letters = self.store.dead_letters()
+        report = RunReport(self.name, trigger="replay")
+        with self._run_lock:
+            _active.integration = self
+            try:
+                pipeline = self._pipeline(report, mode)
+                dest = pipeline.dest
+                for start in range(0, len(letters), dest.batch_size):
+                    chunk = letters[start : start + dest.batch_size]
+                    report.read += len(chunk)
+                    items: list[tuple[DeadLetter, _Item]] = []
+                    for letter in chunk:
+                        fp = self._fingerprint_of(letter)
+                        try:
+                            mapped = pipeline.transform(letter.payload)
+                        except Exception as exc:  # noqa: BLE001 - stays a dead letter
+                            self.store.resolve_dead_letter(
+                                letter.id, error=f"{type(exc).__name__}: {exc}"
+                            )
+                            report.failed += 1
+                            continue
+                        if mapped is None:
+                            self.store.resolve_dead_letter(letter.id, error=None)
+                            report.skipped_filtered += 1
+                            continue
+                        report.mapped += 1
+                        items.append((letter, _Item(letter.key or "", fp, letter.payload, mapped)))
+                    if not items:
+                        continue
+                    work = pipeline.deliver(_Work(0, [i for _, i in items]))
+                    if work.fatal is not None:
+                        report.finish("failed", str(work.fatal))
+                        raise FatalIntegrationError(f"replay stopped: {work.fatal}") from work.fatal
+                    delivered = {id(i) for i in work.delivered}
+                    for letter, item in items:
+                        if id(item) in delivered:
+                            self.store.resolve_dead_letter(letter.id, error=None)
+                            report.written += 1
+                        else:
+                            reason = next(
+                                (d["error"] for d in work.dead if d["key"] == item.key),
+                                "failed again",
+                            )
+                            self.store.resolve_dead_letter(letter.id, error=reason)
+                            report.failed += 1
+                    self.store.commit([(i.key, i.fp) for i in work.delivered])
+                    report.retries += work.retries
+                    report.batches += 1
+                report.finish("partial" if report.failed else "ok")
+            finally:
+                _active.integration = None
+        self.last_report = report
+        return report
+
+    def _fingerprint_of(self, letter: DeadLetter) -> str:
+        source = self._source
+        if source is None:
+            return ""
+        return source.fingerprint(letter.payload, source.cursor_of(letter.payload))
+
+    def reset(self, *, dead_letters: bool = True) -> None:
+        """Forget the checkpoint and seen keys (and dead letters): the next run starts over."""
+        self.store.reset(dead_letters=dead_letters)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """Cursor, delivered keys, pending dead letters, inbox and the last run."""
+        return self.store.summary()
+
+    # -- triggers -------------------------------------------------------------------------
+
+    def _scheduled_run(self) -> None:
+        try:
+            self.run(trigger="schedule", progress="log")
+        except FatalIntegrationError as exc:
+            log.error("%s", exc)
+            raise
+
+    def schedule(
+        self,
+        *,
+        every: str | float | timedelta | None = None,
+        cron: str | None = None,
+        background: bool = True,
+    ) -> Scheduler:
+        """Run on an interval or a cron schedule; in the background unless told otherwise."""
+        if self._scheduler is not None and self._scheduler.running:
+            raise ConfigError(f"{self.name} is already scheduled ({self._scheduler!r}); stop() it")
+        scheduler = Scheduler(self._scheduled_run, every=every, cron=cron, name=self.name)
+        self._scheduler = scheduler
+        if background:
+            return scheduler.start()
+        scheduler.run_forever()
+        return scheduler
+
+    def every(self, interval: str | float | timedelta, *, background: bool = True) -> Scheduler:
+        """Run every ``interval`` (``"5m"``), first run now."""
+        return self.schedule(every=interval, background=background)
+
+    def cron(self, expression: str, *, background: bool = True) -> Scheduler:
+        """Run on a cron schedule (UTC)."""
+        return self.schedule(cron=expression, background=background)
+
+    def on_webhook(
+        self,
+        path: str = "/webhook",
+        *,
+        secret: str | Secret,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        extract: Callable[[Any], Any] | None = None,
+        event_id_header: str = "X-Event-Id",
+    ) -> WebhookReceiver:
+        """Receive signed webhook events and process them through this integration.
+
+        Each event is verified and stored durably before it is acknowledged.
+        With ``extract`` (``event -> record or list of records``) the records
+        go through the mapping and destination directly; without it, each
+        batch of events triggers a normal run (a change notification).
+        """
+        if self._receiver is not None and self._receiver.running:
+            raise ConfigError(f"{self.name} already receives webhooks at {self._receiver.url}")
+        self._extract = extract
+        self._receiver = WebhookReceiver(
+            store=self.store,
+            path=path,
+            secret=secret,
+            on_event=self._wake.set,
+            host=host,
+            port=port,
+            event_id_header=event_id_header,
+        ).start()
+        self._closing.clear()
+        self._processor = threading.Thread(
+            target=self._process_loop, name=f"apinotebook-{self.name}-events", daemon=True
+        )
+        self._processor.start()
+        self._wake.set()  # events left from an earlier session
+        return self._receiver
+
+    @property
+    def webhook_url(self) -> str:
+        """Where to send webhook events (after :meth:`on_webhook`)."""
+        if self._receiver is None:
+            raise ConfigError(f"{self.name} has no webhook receiver: call on_webhook() first")
+        return self._receiver.url
+
+    def _process_loop(self) -> None:
+        delay = 0.5
+        while not self._closing.is_set():
+            self._wake.wait(timeout=delay)
+            self._wake.clear()
+            if self._closing.is_set():
+                break
+            try:
+                self.process_events()
+                delay = 0.5
+            except Exception as exc:  # noqa: BLE001 - events stay in the inbox; retry later
+                log.error("%s: processing webhook events failed: %s", self.name, exc)
+                delay = min(delay * 2, 30.0)
+
+    def process_events(self) -> RunReport | None:
+        """Process the pending inbox events now; returns the run's report, if any ran."""
+        events = self.store.pending_events()
+        if not events:
+            return None
+        ids = [e.id for e in events]
+        if self._extract is None:
+            report: RunReport = self.run(trigger="webhook", progress="log")
+            self.store.mark_events(ids, "processed")
+            return report
+        records: list[Any] = []
+        for event in events:
+            extracted = self._extract(event.payload)
+            if isinstance(extracted, list | tuple):
+                records.extend(extracted)
+            elif extracted is not None:
+                records.append(extracted)
+        report = RunReport(self.name, trigger="webhook")
+        with self._run_lock:
+            _active.integration = self
+            try:
+                report.run_id = self.store.start_run()
+                pipeline = self._pipeline(report, "log")
+                try:
+                    pipeline.run(records, advance_cursor=False)
+                    report.finish("partial" if report.failed else "ok")
+                except FatalIntegrationError as exc:
+                    report.finish("failed", str(exc))
+                    raise
+                finally:
+                    self.store.finish_run(report.run_id, report.status, report.to_dict())
+                    self.last_report = report
+            finally:
+                _active.integration = None
+        self.store.mark_events(ids, "processed")
+        return report
+
+    def serve(
+        self,
+        path: str = "/webhook",
+        *,
+        secret: str | Secret,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        extract: Callable[[Any], Any] | None = None,
+    ) -> None:
+        """Receive webhooks in the foreground until Ctrl+C (scripts)."""
+        receiver = self.on_webhook(path, secret=secret, host=host, port=port, extract=extract)
+        log.info("%s: listening for webhooks at %s", self.name, receiver.url)
+        try:
+            while not self._closing.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop the schedule and the webhook receiver (a run in progress finishes)."""
+        if self._scheduler is not None:
+            self._scheduler.stop()
+        if self._receiver is not None:
+            self._receiver.stop()
+        self._closing.set()
+        self._wake.set()
+        if self._processor is not None and self._processor is not threading.current_thread():
+            self._processor.join(30)
+            self._processor = None
+
+    def close(self) -> None:
+        """Stop triggers, detach from the shared history and close the state file."""
+        self.stop()
+        shared_history.unsubscribe(self._collect)
+        self.store.close()
+
+    # -- display --------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        parts = [f"<Integration {self.name!r}"]
+        if self._source is not None:
+            parts.append(f"source={self._source.name}")
+        if self._transforms:
+            parts.append(
+                "transform=" + ",".join(getattr(t, "__name__", "?") for t in self._transforms)
+            )
+        if self._destination is not None:
+            parts.append(f"destination={self._destination.name}")
+        return " ".join(parts) + ">"
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        state = self.state
+        last = state.get("last_run") or {}
+        return (
+            f"<div class='apinotebook-integration'><b>{escape(self.name)}</b> "
+            f"{escape(repr(self))}<br>cursor: <code>{escape(repr(state['cursor']))}</code> · "
+            f"delivered keys: {state['seen']} · dead letters: {state['dead_letters']} · "
+            f"last run: {escape(str(last.get('status', 'never')))}</div>"
+        )
