@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from apinotebook._exceptions import DecodeError, GraphQLError, HTTPStatusError, SoapFault
-from apinotebook._secrets import mask_body, mask_headers, mask_url
+from apinotebook._secrets import mask_body, mask_headers, mask_text, mask_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -377,7 +377,7 @@ class Exchange:
         if fault is not None:
             raise SoapFault(
                 f"SOAP Fault from {self.operation or mask_url(self.url)}: "
-                f"{fault.get('code')}: {fault.get('message')}",
+                f"{fault.get('code')}: {mask_text(str(fault.get('message')))}",
                 code=fault.get("code"),
                 detail=fault.get("detail"),
                 actor=fault.get("actor"),

@@ -19,6 +19,8 @@ implementation of:
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
@@ -75,6 +77,12 @@ class _Raw:
 
 
 _Step = _Send | _Sleep
+
+
+@functools.cache
+def default_tls() -> ssl.SSLContext:
+    """One verifying TLS context shared by every client (building one costs ~40 ms)."""
+    return httpx.create_ssl_context()
 
 
 def resolve_history(value: HistoryArg) -> History | None:
@@ -213,6 +221,8 @@ class HttpCore:
         self.max_response_size = max_response_size
         self.follow_redirects = follow_redirects
         self.max_redirects = max_redirects
+        if verify is True:
+            verify = default_tls()  # shared: a new client costs microseconds, not 40 ms
         self._settings: dict[str, Any] = {
             "base_url": base_url,
             "headers": {"User-Agent": USER_AGENT, **dict(headers or {})},
@@ -314,14 +324,6 @@ class HttpCore:
                     raise outcome
                 yield _Sleep(wait)
                 continue
-            wait = retry.next_wait(
-                attempt=number,
-                elapsed=spent,
-                idempotent=is_idempotent,
-                status=outcome.status,
-                retry_after=outcome.headers.get("retry-after"),
-            )
-            attempts.append(Attempt(number, outcome.status, None, outcome.elapsed, wait or 0.0))
             exchange = Exchange(
                 protocol=protocol,
                 request=sent,
@@ -330,12 +332,25 @@ class HttpCore:
                 content=outcome.content,
                 elapsed=outcome.elapsed,
                 started_at=outcome.started_at,
-                attempts=attempts,
                 operation=operation,
                 meta=meta,
             )
             if decode is not None:
                 exchange = decode(exchange)
+            # a decoder may veto (False) or ask for (True) a retry: a SOAP Client Fault is
+            # final, a Server Fault on a read-only operation is worth another try
+            retryable = exchange.meta.get("retryable")
+            wait = None
+            if retryable is not False:
+                wait = retry.next_wait(
+                    attempt=number,
+                    elapsed=spent,
+                    idempotent=is_idempotent,
+                    status=503 if retryable is True else outcome.status,
+                    retry_after=outcome.headers.get("retry-after"),
+                )
+            attempts.append(Attempt(number, outcome.status, None, outcome.elapsed, wait or 0.0))
+            exchange.attempts = tuple(attempts)
             self._record(exchange)
             if wait is None:
                 return exchange

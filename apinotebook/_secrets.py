@@ -55,6 +55,12 @@ _SENSITIVE_NAME = re.compile(
 )
 #: Header values with a scheme keep it: ``Bearer ***``.
 _SCHEMES = ("bearer ", "basic ", "digest ", "token ", "apikey ", "negotiate ")
+#: XML elements whose text is a credential (WS-Security passwords, tokens, keys).
+_XML_SECRET = re.compile(
+    r"(<(?:[\w.-]+:)?(?:Password|Passwd|Secret|ApiKey|Token|AccessToken|ClientSecret)\b[^>]*>)"
+    r"([^<]*)(</(?:[\w.-]+:)?\w+>)",
+    re.IGNORECASE,
+)
 #: Secrets shorter than this are not masked by value (they would mask common text).
 _MIN_SECRET = 6
 
@@ -249,6 +255,8 @@ def mask_body(text: str, content_type: str | None = None) -> str:
             masked = _mask_json(parsed)
             if masked != parsed:
                 text = json.dumps(masked, ensure_ascii=False)
+    elif stripped.startswith("<"):
+        text = _XML_SECRET.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
     elif "x-www-form-urlencoded" in ctype:
         pairs = parse_qsl(text, keep_blank_values=True)
         if any(is_sensitive_name(k) for k, _ in pairs):

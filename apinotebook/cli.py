@@ -40,6 +40,13 @@ def _sandbox_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for data and faults (default: 0)")
     p.add_argument("--contacts", type=int, default=None, help="number of CRM contacts")
     p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="SERVICE.KEY=VALUE",
+        help="a service option, e.g. fares.latency_scale=0 or crm.messy_rate=0 (repeatable)",
+    )
+    p.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -49,10 +56,12 @@ def _sandbox_options(p: argparse.ArgumentParser) -> None:
 
 
 def _sandbox_from_args(args: argparse.Namespace) -> object:
-    from apinotebook.sandbox import Sandbox, parse_fault_spec
+    from apinotebook.sandbox import Sandbox, parse_fault_spec, parse_options
 
     faults = parse_fault_spec(args.fault)
     kwargs: dict[str, object] = {"host": args.host, "port": args.port, "seed": args.seed}
+    if args.option:
+        kwargs["options"] = parse_options(args.option)
     if args.contacts is not None:
         kwargs["contacts"] = args.contacts
     return Sandbox(faults=faults, **kwargs)  # type: ignore[arg-type]

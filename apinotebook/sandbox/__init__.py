@@ -7,7 +7,7 @@ extra: ``pip install 'apinotebook[sandbox]'``.
 """
 
 from apinotebook.sandbox._context import Mount, SandboxContext
-from apinotebook.sandbox._faults import FaultConfig, parse_fault_spec
+from apinotebook.sandbox._faults import FaultConfig, parse_fault_spec, parse_options
 from apinotebook.sandbox._runner import SERVICES, RemoteSandbox, Sandbox, get_sandbox
 
 __all__ = [
@@ -19,4 +19,5 @@ __all__ = [
     "SandboxContext",
     "get_sandbox",
     "parse_fault_spec",
+    "parse_options",
 ]

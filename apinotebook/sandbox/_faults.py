@@ -32,7 +32,7 @@ from typing import Any
 
 from apinotebook._exceptions import ConfigError
 
-__all__ = ["FaultConfig", "FaultState", "RateLimiter", "parse_fault_spec"]
+__all__ = ["FaultConfig", "FaultState", "RateLimiter", "parse_fault_spec", "parse_options"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,33 @@ def parse_fault_spec(specs: Iterable[str]) -> dict[str, dict[str, Any]]:
                 raise ConfigError(f"fault setting {item!r} in {spec!r} must be KEY=VALUE")
             settings[key.strip()] = value.strip()
         FaultConfig.from_mapping(settings)  # validate early, with a clear message
+    return result
+
+
+def parse_options(specs: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Parse ``SERVICE.KEY=VALUE`` options (numbers, booleans and ``none`` understood)."""
+    result: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        name, eq, raw = spec.partition("=")
+        service, dot, key = name.partition(".")
+        if not eq or not dot or not service or not key:
+            raise ConfigError(
+                f"option {spec!r} must look like SERVICE.KEY=VALUE, e.g. fares.latency_scale=0"
+            )
+        value: Any = raw.strip()
+        lowered = value.lower()
+        if lowered in ("true", "false"):
+            value = lowered == "true"
+        elif lowered in ("none", "null"):
+            value = None
+        else:
+            for cast in (int, float):
+                try:
+                    value = cast(value)
+                    break
+                except ValueError:
+                    continue
+        result.setdefault(service.strip(), {})[key.strip()] = value
     return result
 
 

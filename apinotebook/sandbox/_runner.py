@@ -36,7 +36,7 @@ __all__ = ["SERVICES", "RemoteSandbox", "Sandbox", "get_sandbox"]
 
 #: Every demo service, in the order ``sb.urls`` lists them. Each is a module
 #: of this package with ``build(ctx) -> list[Mount]``.
-SERVICES: tuple[str, ...] = ("mail", "fares", "billing")
+SERVICES: tuple[str, ...] = ("crm", "mail", "fares", "billing", "chat", "calendar")
 
 
 def _load_service(name: str) -> Any:
