@@ -22,6 +22,7 @@ import asyncio
 import functools
 import ssl
 import time
+import weakref
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -235,8 +236,9 @@ class HttpCore:
         if async_transport is None and isinstance(transport, httpx.AsyncBaseTransport):
             async_transport = transport
         self._async_transport = async_transport
-        self._aclient: httpx.AsyncClient | None = None
-        self._aclient_loop: asyncio.AbstractEventLoop | None = None
+        # an AsyncClient's pool belongs to one event loop: one client per loop
+        self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
+        self._aclients = weakref.WeakKeyDictionary()
 
     # -- configuration -------------------------------------------------------
 
@@ -251,8 +253,22 @@ class HttpCore:
         return self._client.headers
 
     def build_request(self, method: str, url: str | httpx.URL, **kwargs: Any) -> httpx.Request:
-        """An ``httpx.Request`` with the defaults merged in (no I/O)."""
+        """An ``httpx.Request`` with the defaults merged in (no I/O).
+
+        A query string in ``url`` is merged with ``params=`` (httpx 0.28 would
+        drop one of them: encode/httpx#3433).
+        """
+        params = kwargs.pop("params", None)
         try:
+            target = httpx.URL(url)
+            if target.query:
+                merged = httpx.QueryParams(target.query)
+                if params is not None:
+                    merged = merged.merge(params)
+                kwargs["params"] = merged
+                url = target.copy_with(query=None)
+            elif params is not None:
+                kwargs["params"] = params
             request = self._client.build_request(method, url, **kwargs)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, TypeError) as exc:
             raise ConfigError(f"cannot build {method} {mask_url(str(url))}: {exc}") from exc
@@ -448,12 +464,18 @@ class HttpCore:
 
     def _async_client(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
-        if self._aclient is None or self._aclient_loop is not loop:
-            # an AsyncClient's pool belongs to one event loop; a new loop gets a new client
-            self._aclient = httpx.AsyncClient(transport=self._async_transport, **self._settings)
-            self._aclient.headers = self._client.headers
-            self._aclient_loop = loop
-        return self._aclient
+        client = self._aclients.get(loop)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(transport=self._async_transport, **self._settings)
+            client.headers = self._client.headers
+            self._aclients[loop] = client
+        return client
+
+    async def arelease(self) -> None:
+        """Close the async pool of the running loop (call before a private loop ends)."""
+        client = self._aclients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
 
     async def asend(
         self,
@@ -519,21 +541,10 @@ class HttpCore:
     # -- lifecycle ---------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the connection pools."""
+        """Close the sync pool; async pools close with their loop or :meth:`aclose`."""
         self._client.close()
-        aclient, self._aclient = self._aclient, None
-        loop = self._aclient_loop
-        if aclient is not None and loop is not None and not loop.is_closed():
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is loop:
-                loop.create_task(aclient.aclose())
 
     async def aclose(self) -> None:
-        """Close the connection pools from async code."""
+        """Close the sync pool and the running loop's async pool."""
         self._client.close()
-        if self._aclient is not None:
-            await self._aclient.aclose()
-            self._aclient = None
+        await self.arelease()

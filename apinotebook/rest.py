@@ -12,7 +12,7 @@ Sync methods work in scripts and inside Jupyter's running event loop alike;
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -54,7 +54,7 @@ def _split_call(call: Call) -> tuple[str, str, dict[str, Any]]:
             raise ConfigError("a call given as a mapping needs 'method' and 'url' keys") from None
         return str(method), str(url), kwargs
     if isinstance(call, tuple) and len(call) in (2, 3):
-        extra = dict(call[2]) if len(call) == 3 else {}  # type: ignore[misc]
+        extra = dict(call[2]) if len(call) == 3 else {}
         return str(call[0]), str(call[1]), extra
     raise ConfigError(
         f"cannot read call {call!r}: use ('GET', '/path'), ('POST', '/path', {{'json': ...}}) "
@@ -263,9 +263,16 @@ class RestClient:
         self, calls: Iterable[Call], *, concurrency: int = 10, return_exceptions: bool = False
     ) -> list[Exchange | BaseException]:
         """Sync :meth:`agather` (works inside a notebook's running loop too)."""
-        return run_sync(
-            self.agather(calls, concurrency=concurrency, return_exceptions=return_exceptions)
-        )
+
+        async def private_loop() -> list[Exchange | BaseException]:
+            try:
+                return await self.agather(
+                    calls, concurrency=concurrency, return_exceptions=return_exceptions
+                )
+            finally:
+                await self._core.arelease()  # the loop ends with this call
+
+        return run_sync(private_loop())
 
     # -- pagination, OpenAPI, curl (implemented beside their helpers) -----------
 
@@ -291,6 +298,35 @@ class RestClient:
         from apinotebook.paginate import paginate
 
         return paginate(
+            self,
+            path,
+            params=params,
+            items=items,
+            paginator=paginator,
+            max_items=max_items,
+            concurrency=concurrency,
+            **kwargs,
+        )
+
+    def apaginate(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        items: str | None = None,
+        paginator: Any = "auto",
+        max_items: int | None = None,
+        concurrency: int = 1,
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]:
+        """Async :meth:`paginate`: ``async for item in client.apaginate("/contacts")``.
+
+        Same arguments; with ``concurrency > 1`` the remaining pages of an
+        offset or page-number listing are fetched with :meth:`agather`.
+        """
+        from apinotebook.paginate import apaginate
+
+        return apaginate(
             self,
             path,
             params=params,
