@@ -12,8 +12,8 @@ Sync methods work in scripts and inside Jupyter's running event loop alike;
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -341,7 +341,7 @@ class RestClient:
     @classmethod
     def from_openapi(
         cls,
-        spec: str | os.PathLike[str] | bytes | Mapping[str, Any],
+        spec: str | Path | bytes | Mapping[str, Any],
         *,
         base_url: str | None = None,
         auth: httpx.Auth | None = None,
