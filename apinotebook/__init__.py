@@ -35,6 +35,7 @@ from apinotebook._exchange import Attempt, Exchange, Request
 from apinotebook._history import History, history
 from apinotebook._secrets import Secret
 from apinotebook.auth import ApiKey, Basic, Bearer, OAuth2ClientCredentials, WsseUsernameToken
+from apinotebook.graphql import GraphQLClient
 from apinotebook.rest import RestClient
 from apinotebook.retry import Retry
 
@@ -51,6 +52,7 @@ __all__ = [
     "Exchange",
     "ExportError",
     "FatalIntegrationError",
+    "GraphQLClient",
     "GraphQLError",
     "HTTPStatusError",
     "History",

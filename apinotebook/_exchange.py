@@ -347,6 +347,7 @@ class Exchange:
             body = self.json()
             if not isinstance(body, dict):
                 self._graphql_errors(strict=True)
+            self._check_graphql_shape(body)
             return body.get("data")
         if not self.content:
             return None
@@ -357,6 +358,16 @@ class Exchange:
                 if "json" in self.content_type:
                     raise
         return self.text
+
+    def _check_graphql_shape(self, body: dict[str, Any]) -> None:
+        if "data" not in body and "errors" not in body:
+            keys = ", ".join(map(repr, list(body)[:5])) or "none"
+            raise DecodeError(
+                f"Expected a GraphQL response from {self.method} {mask_url(self.url)} "
+                f"(status {self.status}): a JSON object with 'data' and/or 'errors', but its "
+                f"keys are {keys}. Is this the GraphQL endpoint?",
+                exchange=self,
+            )
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -370,8 +381,10 @@ class Exchange:
 
         Raises:
             SoapFault: the SOAP response is a Fault.
-            GraphQLError: the GraphQL response carries ``errors``.
-            HTTPStatusError: the status is 4xx or 5xx.
+            HTTPStatusError: the status is 4xx or 5xx (for GraphQL too: a 401
+                with GraphQL ``errors`` is an authentication failure first).
+            GraphQLError: a 2xx GraphQL response carries ``errors``.
+            DecodeError: a 2xx GraphQL response is not a GraphQL response.
         """
         fault = self.fault
         if fault is not None:
@@ -383,12 +396,14 @@ class Exchange:
                 actor=fault.get("actor"),
                 exchange=self,
             )
-        if self.protocol == "graphql":
-            errors = self._graphql_errors(strict=False)
+        if self.protocol == "graphql" and self.status < 400:
+            errors = self._graphql_errors(strict=True)
+            body = self.json()
+            if isinstance(body, dict):
+                self._check_graphql_shape(body)
             if errors:
                 first = errors[0].get("message", "unknown error")
                 more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-                body = self.json()
                 raise GraphQLError(
                     f"GraphQL errors from {self.operation or mask_url(self.url)}: {first}{more}",
                     errors=errors,
@@ -399,6 +414,10 @@ class Exchange:
         if self.status >= 400:
             kind = "Client error" if self.status < 500 else "Server error"
             detail = mask_body(self.text[:_SNIPPET].strip(), self.content_type)
+            if self.protocol == "graphql":
+                graphql_errors = self._graphql_errors(strict=False)
+                if graphql_errors:
+                    detail = str(graphql_errors[0].get("message", detail))
             raise HTTPStatusError(
                 f"{kind} {self.status} {self.reason} for {self.method} {mask_url(self.url)}"
                 + (f": {detail}" if detail else ""),

@@ -19,8 +19,8 @@ NEEDS_PREFECT = ("prefect",)
 
 collect_ignore_glob: list[str] = []
 if os.environ.get("APINOTEBOOK_TEST_PROFILE") == "core":
-    collect_ignore_glob += [f"{name}/*" for name in NEEDS_NOTEBOOK + NEEDS_PREFECT]
-    collect_ignore_glob += [f"test_{name}*.py" for name in NEEDS_NOTEBOOK + NEEDS_PREFECT]
+    for name in NEEDS_NOTEBOOK + NEEDS_PREFECT:
+        collect_ignore_glob += [f"{name}/*", f"test_{name}*.py", f"*/test_{name}*.py"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
