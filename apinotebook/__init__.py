@@ -5,6 +5,8 @@ is pinned by ``tests/test_public_api.py``. Importing the package does no I/O
 and never imports Jupyter, so exported scripts run on a bare server.
 """
 
+from typing import Any
+
 from apinotebook.__about__ import __version__
 from apinotebook._exceptions import (
     ApiNotebookError,
@@ -33,11 +35,13 @@ from apinotebook._exceptions import (
 )
 from apinotebook._exchange import Attempt, Exchange, Request
 from apinotebook._history import History, history
+from apinotebook._inspect import inspect
 from apinotebook._secrets import Secret
 from apinotebook.auth import ApiKey, Basic, Bearer, OAuth2ClientCredentials, WsseUsernameToken
 from apinotebook.graphql import GraphQLClient
 from apinotebook.rest import RestClient
 from apinotebook.retry import Retry
+from apinotebook.soap import SoapClient
 
 __all__ = [
     "ApiKey",
@@ -72,10 +76,20 @@ __all__ = [
     "SandboxError",
     "SchemaError",
     "Secret",
+    "SoapClient",
     "SoapFault",
     "SpecError",
     "TransportError",
     "WsseUsernameToken",
     "__version__",
     "history",
+    "inspect",
+    "load_ipython_extension",
 ]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext apinotebook``: register the %%rest, %%graphql and %%soap magics."""
+    from apinotebook.magics import load_ipython_extension as load
+
+    load(ipython)

@@ -1,0 +1,281 @@
+"""apinotebook's clients beside the raw libraries, against the sandbox on loopback.
+
+- per-call overhead, 2,000 sequential calls, history on: ``RestClient`` vs raw
+  ``httpx.Client``; ``GraphQLClient`` vs raw gql (``HTTPXTransport``, query
+  parsed once); ``SoapClient`` vs raw ``zeep.Client`` (target: ratio <= 1.05);
+- ``paginate`` over 10,000 CRM contacts vs a hand-written httpx loop following
+  ``next_cursor`` (target: throughput ratio >= 1.0);
+- concurrent fan-out (``gather``) vs a raw ``httpx.AsyncClient`` with a
+  semaphore, each at its best concurrency (target: throughput ratio >= 1.0);
+- ``Exchange.to_frame`` vs ``pandas.json_normalize`` on the same records
+  (target: ratio <= 1.1).
+
+Time ratios are ours/raw (lower is better); throughput ratios raw_time/ours_time
+(higher is better).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+
+from benchmarks._harness import compare, quick, sandbox_process
+
+CALLS = 2000
+CONTACTS = 10_000
+
+
+def _rest(env: dict[str, str], calls: int) -> dict[str, Any]:
+    from apinotebook import Bearer, History, RestClient
+
+    url, token = env["CRM_URL"], env["CRM_TOKEN"]
+    ids = [f"c_{i:06d}" for i in range(1, 51)]
+    ours_client = RestClient(url, auth=Bearer(token), history=History(maxlen=500))
+    raw_client = httpx.Client(base_url=url + "/", headers={"Authorization": f"Bearer {token}"})
+
+    def ours() -> None:
+        for i in range(calls):
+            ours_client.get(f"/contacts/{ids[i % 50]}").json()
+
+    def raw() -> None:
+        for i in range(calls):
+            raw_client.get(f"contacts/{ids[i % 50]}").json()
+
+    ours_client.get(f"/contacts/{ids[0]}").raise_for_status()
+    result = compare(ours, raw, repeat=5)
+    result.update(calls=calls, per_call_overhead_us=round(
+        (result["ours_s"] - result["raw_s"]) / calls * 1e6, 1))
+    return result
+
+
+GQL_QUERY = "query Lists { lists(first: 3) { totalCount edges { node { id name } } } }"
+
+
+def _graphql(env: dict[str, str], calls: int) -> dict[str, Any]:
+    from gql import Client, gql
+    from gql.transport.httpx import HTTPXTransport
+
+    from apinotebook import ApiKey, History
+    from apinotebook.graphql import GraphQLClient
+
+    url, key = env["MAIL_URL"], env["MAIL_API_KEY"]
+    ours_client = GraphQLClient(url, auth=ApiKey(key, header="X-API-Key"),
+                                history=History(maxlen=500))
+    ours_client.execute(GQL_QUERY).raise_for_status()  # fetches the schema once
+    transport = HTTPXTransport(url=url, headers={"X-API-Key": key})
+    raw_client = Client(transport=transport, fetch_schema_from_transport=False)
+    session = raw_client.connect_sync()
+    document = gql(GQL_QUERY)
+
+    def ours() -> None:
+        for _ in range(calls):
+            ours_client.execute(GQL_QUERY).data
+
+    def raw() -> None:
+        for _ in range(calls):
+            session.execute(document)
+
+    try:
+        result = compare(ours, raw, repeat=5)
+    finally:
+        raw_client.close_sync()
+    result.update(calls=calls, per_call_overhead_us=round(
+        (result["ours_s"] - result["raw_s"]) / calls * 1e6, 1))
+    return result
+
+
+def _soap(env: dict[str, str], calls: int) -> dict[str, Any]:
+    import requests
+    import zeep
+    from zeep.transports import Transport
+
+    from apinotebook import Basic, History
+    from apinotebook.soap import SoapClient
+
+    wsdl, user, password = env["BILLING_WSDL"], env["BILLING_USERNAME"], env["BILLING_PASSWORD"]
+    ours_client = SoapClient(wsdl, auth=Basic(user, password), history=History(maxlen=500))
+    session = requests.Session()
+    session.auth = (user, password)
+    raw_client = zeep.Client(wsdl, transport=Transport(session=session))
+    customer = ours_client.call("ListCustomers", page=1, pageSize=1).data
+    first = json.dumps(customer, default=str)
+    cid = next(iter(_find_ids(customer)), "CUST-00001")
+
+    def ours() -> None:
+        for _ in range(calls):
+            ours_client.call("GetCustomer", customerId=cid).data
+
+    def raw() -> None:
+        for _ in range(calls):
+            zeep.helpers.serialize_object(raw_client.service.GetCustomer(customerId=cid), dict)
+
+    result = compare(ours, raw, repeat=5)
+    result.update(calls=calls, customer=cid, sample=first[:120], per_call_overhead_us=round(
+        (result["ours_s"] - result["raw_s"]) / calls * 1e6, 1))
+    return result
+
+
+def _find_ids(value: Any) -> list[str]:
+    found: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in ("id", "customerId") and isinstance(v, str):
+                found.append(v)
+            found.extend(_find_ids(v))
+    elif isinstance(value, list):
+        for v in value:
+            found.extend(_find_ids(v))
+    return found
+
+
+def _paginate(env: dict[str, str], contacts: int) -> dict[str, Any]:
+    from apinotebook import Bearer, History, RestClient
+
+    url, token = env["CRM_URL"], env["CRM_TOKEN"]
+    client = RestClient(url, auth=Bearer(token), history=History(maxlen=500))
+    raw_client = httpx.Client(base_url=url + "/", headers={"Authorization": f"Bearer {token}"})
+    counts: dict[str, int] = {}
+
+    def ours() -> None:
+        counts["ours"] = sum(1 for _ in client.paginate("/contacts", params={"limit": 100}))
+
+    def raw() -> None:
+        n, cursor = 0, None
+        while True:
+            params: dict[str, Any] = {"limit": 100}
+            if cursor:
+                params["cursor"] = cursor
+            page = raw_client.get("contacts", params=params).json()
+            n += len(page["data"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        counts["raw"] = n
+
+    result = compare(ours, raw, repeat=3)
+    result["items"] = counts
+    result["throughput_ratio"] = round(result["raw_s"] / result["ours_s"], 4)
+    return result
+
+
+def _fanout(env: dict[str, str], requests_n: int) -> dict[str, Any]:
+    from apinotebook import Bearer, History, RestClient
+
+    url, token = env["CRM_URL"], env["CRM_TOKEN"]
+    ids = [f"c_{i:06d}" for i in range(1, requests_n + 1)]
+    client = RestClient(url, auth=Bearer(token), history=History(maxlen=requests_n + 10))
+    levels = (4, 8, 16, 32)
+
+    async def raw_once(concurrency: int) -> None:
+        limit = asyncio.Semaphore(concurrency)
+        async with httpx.AsyncClient(base_url=url + "/",
+                                     headers={"Authorization": f"Bearer {token}"}) as ac:
+            async def one(cid: str) -> None:
+                async with limit:
+                    (await ac.get(f"contacts/{cid}")).json()
+
+            await asyncio.gather(*(one(c) for c in ids))
+
+    async def ours_once(concurrency: int) -> None:
+        results = await client.agather([("GET", f"/contacts/{c}") for c in ids],
+                                       concurrency=concurrency)
+        for ex in results:
+            ex.json()  # type: ignore[union-attr]
+
+    by_level: dict[int, dict[str, Any]] = {}
+    for level in levels:
+        by_level[level] = compare(lambda lv=level: asyncio.run(ours_once(lv)),
+                                  lambda lv=level: asyncio.run(raw_once(lv)), repeat=3)
+    best_raw = min(levels, key=lambda lv: by_level[lv]["raw_s"])
+    best_ours = min(levels, key=lambda lv: by_level[lv]["ours_s"])
+    ours_s, raw_s = by_level[best_ours]["ours_s"], by_level[best_raw]["raw_s"]
+    return {
+        "requests": requests_n,
+        "best_raw_concurrency": best_raw,
+        "best_ours_concurrency": best_ours,
+        "ours_s": ours_s,
+        "raw_s": raw_s,
+        "throughput_ratio": round(raw_s / ours_s, 4),
+        "by_concurrency": {str(k): {"ours_s": v["ours_s"], "raw_s": v["raw_s"]}
+                           for k, v in by_level.items()},
+    }
+
+
+def _to_frame(env: dict[str, str]) -> dict[str, Any]:
+    import pandas as pd
+
+    from apinotebook import Bearer, RestClient
+
+    client = RestClient(env["CRM_URL"], auth=Bearer(env["CRM_TOKEN"]), history=None)
+    ex = client.get("/contacts", params={"limit": 500})
+    body = ex.json()
+    records = body["data"] * 20  # 10,000 nested records
+    big = ex.replace(content=json.dumps({"data": records, "next_cursor": None}).encode())
+    big.json()  # both sides start from parsed JSON
+
+    result = compare(lambda: big.to_frame("data"), lambda: pd.json_normalize(records), repeat=7)
+    result["records"] = len(records)
+    return result
+
+
+def run() -> dict[str, Any]:
+    """All client comparisons; each section records its error instead of failing the rest."""
+    calls = 200 if quick() else CALLS
+    contacts = 1000 if quick() else CONTACTS
+    results: dict[str, Any] = {}
+    with sandbox_process("--contacts", str(contacts), "--option", "fares.latency_scale=0",
+                         "--option", "crm.messy_rate=0") as env:
+        sections = {
+            "rest_per_call": lambda: _rest(env, calls),
+            "graphql_per_call": lambda: _graphql(env, calls),
+            "soap_per_call": lambda: _soap(env, calls),
+            "paginate": lambda: _paginate(env, contacts),
+            "fanout": lambda: _fanout(env, 100 if quick() else 1000),
+            "to_frame": lambda: _to_frame(env),
+        }
+        for name, fn in sections.items():
+            try:
+                results[name] = fn()
+            except Exception as exc:  # noqa: BLE001 - reported in the results
+                results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            print(f"  {name}: {_short(results[name])}", flush=True)
+    return results
+
+
+def _short(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return result["error"]
+    keys = ("ratio", "throughput_ratio", "per_call_overhead_us")
+    return ", ".join(f"{k}={result[k]}" for k in keys if k in result)
+
+
+TARGETS = {
+    "rest_per_call": ("ratio", "<=", 1.05),
+    "graphql_per_call": ("ratio", "<=", 1.05),
+    "soap_per_call": ("ratio", "<=", 1.05),
+    "paginate": ("throughput_ratio", ">=", 1.0),
+    "fanout": ("throughput_ratio", ">=", 1.0),
+    "to_frame": ("ratio", "<=", 1.1),
+}
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The section of docs/benchmarks.md for these results."""
+    rows = ["| comparison | ours (s) | raw (s) | ratio | target | met |", "|---|---|---|---|---|---|"]
+    for name, (key, op, target) in TARGETS.items():
+        r = results.get(name, {})
+        if "error" in r or not r:
+            rows.append(f"| {name} | – | – | error: {r.get('error', 'not run')} | {op} {target} | – |")
+            continue
+        value = r[key]
+        met = value <= target if op == "<=" else value >= target
+        rows.append(f"| {name} | {r['ours_s']:.4f} | {r['raw_s']:.4f} | {value:.3f} ({key}) | "
+                    f"{op} {target} | {'yes' if met else '**no**'} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))
