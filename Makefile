@@ -48,7 +48,7 @@ unit: dev
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser" tests
 
 notebooks: dev
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --nbval-lax -p no:randomly notebooks
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --nbval-lax notebooks
 
 browser: dev
 	$(BIN)/pytest -m browser tests/browser

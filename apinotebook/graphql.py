@@ -498,6 +498,20 @@ class GraphQLClient:
 
     # -- lifecycle ---------------------------------------------------------------
 
+    def explore(self, *, name: str = "client", query: str = "") -> Any:
+        """A SchemaExplorer in a notebook (needs the ``notebook`` extra).
+
+        Browse the schema, tick fields to build a query, see validation errors
+        live, run it.
+
+        Args:
+            name: the client's variable in *Copy as code*.
+            query: a query to start from.
+        """
+        from apinotebook._inspect import inspect
+
+        return inspect(self, name=name, query=query)
+
     def close(self) -> None:
         """Close the connection pools."""
         self._core.close()

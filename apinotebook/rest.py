@@ -368,6 +368,21 @@ class RestClient:
 
     # -- lifecycle ---------------------------------------------------------------
 
+    def explore(self, *, name: str = "client", operation: str | None = None) -> Any:
+        """A RequestBuilder for this API in a notebook (needs the ``notebook`` extra).
+
+        A form for method, path, query, headers and a JSON body; for a client
+        built from OpenAPI, a searchable operation picker fills it. *Send*
+        shows the exchange in an Inspector; *Copy as code* writes the call.
+
+        Args:
+            name: the client's variable in *Copy as code*.
+            operation: an operation id to open the form with (OpenAPI clients).
+        """
+        from apinotebook._inspect import inspect
+
+        return inspect(self, name=name, operation=operation)
+
     def close(self) -> None:
         """Close the connection pools."""
         self._core.close()

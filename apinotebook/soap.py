@@ -29,6 +29,7 @@ retry: a ``soap:Client`` Fault ("invoice not found") never is, a
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Iterable, Mapping
 from difflib import get_close_matches
@@ -168,24 +169,33 @@ class SoapClient:
         if verify is True and transport is None:
             verify = default_tls()  # shared, so a client for a cached WSDL is cheap to make
         options: dict[str, Any] = {
-            "auth": http_auth, "timeout": timeout, "transport": transport,
-            "max_response_size": max_response_size, "verify": verify,
-        }  # fmt: skip
+            "auth": http_auth,
+            "timeout": timeout,
+            "transport": transport,
+            "max_response_size": max_response_size,
+            "verify": verify,
+        }
         contract, cached = load_contract(
-            wsdl, strict=strict, trusted_locations=list(trusted_locations),
+            wsdl,
+            strict=strict,
+            trusted_locations=list(trusted_locations),
             max_size=max_response_size,
             core=lambda: HttpCore(retry=resolve_retry(retry), history=None, **options),
             close_core=transport is None,
-        )  # fmt: skip
+        )
         self._contract: WsdlContract = contract
         #: whether the parsed WSDL came from the process-wide cache
         self.from_cache = cached
         self.service, self.port, self._binding, wsdl_address = self._select(service, port)
         self.address = address or wsdl_address
         self._zeep = zeep_attr("zeep.client", "Client")(
-            contract.document, wsse=wsse.zeep_wsse() if wsse else None, transport=_NoFetch(),
-            settings=contract.settings, service_name=self.service, port_name=self.port,
-        )  # fmt: skip
+            contract.document,
+            wsse=wsse.zeep_wsse() if wsse else None,
+            transport=_NoFetch(),
+            settings=contract.settings,
+            service_name=self.service,
+            port_name=self.port,
+        )
         self._ops: dict[str, Any] = dict(self._binding.all())
         self._operations: tuple[SoapOperation, ...] | None = None
         if idempotent_operations is not None:
@@ -204,19 +214,23 @@ class SoapClient:
         out: dict[str, dict[str, Any]] = {}
         for sname, svc in self._contract.document.services.items():
             ports = {
-                pname: p for pname, p in svc.ports.items()
+                pname: p
+                for pname, p in svc.ports.items()
                 if type(p.binding).__name__ in ("Soap11Binding", "Soap12Binding")
-            }  # fmt: skip
+            }
             out[str(sname)] = ports
         return out
 
-    def _select(self, service: str | None, port: str | None) -> tuple[
-        str | None, str | None, Any, str | None
-    ]:  # fmt: skip
+    def _select(
+        self, service: str | None, port: str | None
+    ) -> tuple[str | None, str | None, Any, str | None]:
         services = self._soap_ports()
         if not services:
-            bindings = [b for b in self._contract.document.bindings.values()
-                        if type(b).__name__ in ("Soap11Binding", "Soap12Binding")]  # fmt: skip
+            bindings = [
+                b
+                for b in self._contract.document.bindings.values()
+                if type(b).__name__ in ("Soap11Binding", "Soap12Binding")
+            ]
             if not bindings or service or port:
                 raise SpecError(
                     f"The WSDL {mask_url(self._contract.location)} defines no SOAP service"
@@ -298,8 +312,10 @@ class SoapClient:
         """The port's operations with their parameters, results and documentation."""
         if self._operations is None:
             binding = self._binding
-            keys = [str(getattr(getattr(binding.port_type, "name", None), "text", "")),
-                    str(getattr(binding.name, "text", ""))]  # fmt: skip
+            keys = [
+                str(getattr(getattr(binding.port_type, "name", None), "text", "")),
+                str(getattr(binding.name, "text", "")),
+            ]
             docs = self._contract.operation_docs
             self._operations = tuple(
                 build_operation(
@@ -308,7 +324,7 @@ class SoapClient:
                     port=self.port,
                     enums=self._contract.enums,
                     documentation=next((docs[(k, name)] for k in keys if (k, name) in docs), None),
-                )  # fmt: skip
+                )
                 for name, op in self._ops.items()
             )
         return list(self._operations)
@@ -356,9 +372,12 @@ class SoapClient:
         problems = []
         if unknown:
             close = {u: get_close_matches(u, sorted(accepted - _ZEEP_KWARGS), n=1) for u in unknown}
-            problems.append("unknown " + ", ".join(
-                f"{u!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for u, c in close.items()
-            ))  # fmt: skip
+            problems.append(
+                "unknown "
+                + ", ".join(
+                    f"{u!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for u, c in close.items()
+                )
+            )
         if missing:
             problems.append("missing required " + ", ".join(map(repr, missing)))
         if problems:
@@ -366,9 +385,9 @@ class SoapClient:
                 f"Bad arguments for {name}: {'; '.join(problems)}. Signature: {op.signature()}"
             )
 
-    def _create(self, name: str, params: Mapping[str, Any] | None, kwargs: dict[str, Any]) -> (
-        tuple[Any, dict[str, str]]
-    ):  # fmt: skip
+    def _create(
+        self, name: str, params: Mapping[str, Any] | None, kwargs: dict[str, Any]
+    ) -> tuple[Any, dict[str, str]]:
         if name not in self._ops:
             raise self._unknown(name)
         arguments = {**dict(params or {}), **kwargs}
@@ -444,8 +463,13 @@ class SoapClient:
 
         def decode(exchange: Exchange) -> Exchange:
             try:
-                outcome = decode_reply(exchange.status, exchange.headers, exchange.content,
-                                       client=self._zeep, operation=operation)  # fmt: skip
+                outcome = decode_reply(
+                    exchange.status,
+                    exchange.headers,
+                    exchange.content,
+                    client=self._zeep,
+                    operation=operation,
+                )
             except Exception as exc:  # noqa: BLE001 - the hook must not raise
                 outcome = Decoded(error=DecodeError, message=f"{type(exc).__name__}: {exc}")
             outcomes.append(outcome)
@@ -505,9 +529,12 @@ class SoapClient:
         request = self.build_request(name, params, **kwargs)
         decode, outcomes = self._decoder(name)
         exchange = self._core.send(
-            request, protocol="soap", operation=name, decode=decode,
+            request,
+            protocol="soap",
+            operation=name,
+            decode=decode,
             idempotent=self.is_idempotent(name) if idempotent is None else idempotent,
-        )  # fmt: skip
+        )
         return self._finish(name, exchange, outcomes)
 
     async def acall(
@@ -523,12 +550,52 @@ class SoapClient:
         request = self.build_request(name, params, **kwargs)
         decode, outcomes = self._decoder(name)
         exchange = await self._core.asend(
-            request, protocol="soap", operation=name, decode=decode,
+            request,
+            protocol="soap",
+            operation=name,
+            decode=decode,
             idempotent=self.is_idempotent(name) if idempotent is None else idempotent,
-        )  # fmt: skip
+        )
         return self._finish(name, exchange, outcomes)
 
     # -- lifecycle -------------------------------------------------------------------------
+
+    def explore(self, *, name: str = "client", operation: str | None = None) -> Any:
+        """A WsdlExplorer in a notebook (needs the ``notebook`` extra).
+
+        Services, ports and operations, a form per operation, a live envelope
+        preview, *Run*.
+
+        Args:
+            name: the client's variable in *Copy as code*.
+            operation: an operation of this client's port to open the form with.
+        """
+        from apinotebook._inspect import inspect
+
+        return inspect(self, name=name, operation=operation)
+
+    def for_port(self, service: str, port: str) -> SoapClient:
+        """A client for another port of the same WSDL.
+
+        It shares this client's parsed WSDL and HTTP setup (auth, retries,
+        history, connection pool); only the binding and the address differ.
+
+        Raises:
+            ConfigError: unknown service or port (the message lists the valid ones).
+        """
+        other = copy.copy(self)
+        other.service, other.port, other._binding, other.address = self._select(service, port)
+        other._zeep = zeep_attr("zeep.client", "Client")(
+            self._contract.document,
+            wsse=self._zeep.wsse,
+            transport=_NoFetch(),
+            settings=self._contract.settings,
+            service_name=other.service,
+            port_name=other.port,
+        )
+        other._ops = dict(other._binding.all())
+        other._operations = None
+        return other
 
     def close(self) -> None:
         """Close the connection pools."""

@@ -201,11 +201,12 @@ class Integration:
         original = dest.fn
 
         def tracked(batch: Batch) -> Any:
+            previous = getattr(_active, "integration", None)  # run() marks its own thread too
             _active.integration = integration
             try:
                 return original(batch)
             finally:
-                _active.integration = None
+                _active.integration = previous
 
         spec = DestinationSpec(
             tracked, dest.batch_size, dest.concurrency, dest.retries, dest.backoff, dest.name

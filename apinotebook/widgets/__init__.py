@@ -17,16 +17,30 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from apinotebook.widgets._base import FallbackMixin, Widget
+    from apinotebook.widgets._builder import RequestBuilder
     from apinotebook.widgets._history import HistoryView
     from apinotebook.widgets._inspector import Inspector
+    from apinotebook.widgets._schema import SchemaExplorer
+    from apinotebook.widgets._wsdl import WsdlExplorer
 
-__all__ = ["FallbackMixin", "HistoryView", "Inspector", "Widget"]
+__all__ = [
+    "FallbackMixin",
+    "HistoryView",
+    "Inspector",
+    "RequestBuilder",
+    "SchemaExplorer",
+    "Widget",
+    "WsdlExplorer",
+]
 
 _WHERE = {
     "FallbackMixin": "apinotebook.widgets._base",
     "Widget": "apinotebook.widgets._base",
     "HistoryView": "apinotebook.widgets._history",
     "Inspector": "apinotebook.widgets._inspector",
+    "RequestBuilder": "apinotebook.widgets._builder",
+    "SchemaExplorer": "apinotebook.widgets._schema",
+    "WsdlExplorer": "apinotebook.widgets._wsdl",
 }
 
 
