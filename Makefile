@@ -11,7 +11,7 @@ PYTEST_WORKERS ?= 2
 DEV_EXTRAS := .[all,dev]
 install = $(1)/bin/python -m uv pip install --python $(1)/bin/python $(2) || $(1)/bin/python -m pip install $(2)
 
-.PHONY: help lab test lint typecheck unit notebooks browser bench test-py313 install dev clean
+.PHONY: help lab test lint typecheck unit notebooks browser core-venv-check bench test-py313 install dev clean
 
 help:
 	@echo "make lab        set up, start the sandbox, open JupyterLab on notebooks/"
@@ -53,7 +53,11 @@ notebooks: dev
 browser: dev
 	$(BIN)/pytest -m browser tests/browser
 
-test: lint typecheck unit notebooks browser
+# an exported script in a venv with only `pip install .` (no Jupyter, no extras)
+core-venv-check: dev
+	tests/export/core_venv_check.sh $(VENV)
+
+test: lint typecheck unit notebooks browser core-venv-check
 
 bench: dev
 	$(BIN)/python -m benchmarks

@@ -136,8 +136,8 @@ def exchange_mimebundle(ex: Exchange) -> dict[str, Any]:
     if _in_kernel() and importlib.util.find_spec("anywidget") is not None:
         from apinotebook.widgets import Inspector
 
-        widget_bundle: dict[str, Any] = Inspector(ex)._repr_mimebundle_() or {}
-        if isinstance(widget_bundle, tuple):
+        widget_bundle: Any = Inspector(ex)._repr_mimebundle_() or {}
+        if isinstance(widget_bundle, tuple):  # (data, metadata)
             widget_bundle = widget_bundle[0]
         bundle.update(widget_bundle)
     return bundle

@@ -128,7 +128,9 @@ def _build_parser(extra: Sequence[Callable[..., None]] = ()) -> argparse.Argumen
 
 def _extra_commands() -> list[Callable[..., None]]:
     """Subcommands that live beside the feature they drive."""
-    return []
+    from apinotebook.export._cli import add_export_command
+
+    return [add_export_command]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

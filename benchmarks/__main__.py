@@ -46,11 +46,19 @@ def _section(name: str, results: dict[str, Any]) -> str:
     module = importlib.import_module(f"benchmarks.bench_{name}")
     title = (module.__doc__ or name).strip().splitlines()[0].rstrip(".")
     meta = results.get("_meta", {})
-    when = f"_Run {meta.get('date', '?')} in {meta.get('seconds', '?')} s, Python {meta.get('python', '?')}._"
+    when = (
+        f"_Run {meta.get('date', '?')} in {meta.get('seconds', '?')} s, "
+        f"Python {meta.get('python', '?')}, {meta.get('machine', '?')}._"
+    )
     render = getattr(module, "markdown", None)
-    body = render(results) if callable(render) else (
-        "```json\n" + json.dumps({k: v for k, v in results.items() if k != "_meta"}, indent=2)
-        + "\n```"
+    body = (
+        render(results)
+        if callable(render)
+        else (
+            "```json\n"
+            + json.dumps({k: v for k, v in results.items() if k != "_meta"}, indent=2)
+            + "\n```"
+        )
     )
     return f"## {name}: {title}\n\n{when}\n\n{body}\n"
 

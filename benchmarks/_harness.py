@@ -32,8 +32,17 @@ def sandbox_process(*args: str, timeout: float = 60.0) -> Iterator[dict[str, str
     """Start ``apinotebook sandbox`` in a subprocess; yield its environment variables."""
     with tempfile.TemporaryDirectory() as tmp:
         env_file = Path(tmp) / "sandbox.env"
-        cmd = [sys.executable, "-m", "apinotebook.cli", "sandbox", "--port", "0",
-               "--env-file", str(env_file), *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "apinotebook.cli",
+            "sandbox",
+            "--port",
+            "0",
+            "--env-file",
+            str(env_file),
+            *args,
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
         try:
             deadline = time.monotonic() + timeout

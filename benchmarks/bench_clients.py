@@ -46,8 +46,10 @@ def _rest(env: dict[str, str], calls: int) -> dict[str, Any]:
 
     ours_client.get(f"/contacts/{ids[0]}").raise_for_status()
     result = compare(ours, raw, repeat=5)
-    result.update(calls=calls, per_call_overhead_us=round(
-        (result["ours_s"] - result["raw_s"]) / calls * 1e6, 1))
+    result.update(
+        calls=calls,
+        per_call_overhead_us=round((result["ours_s"] - result["raw_s"]) / calls * 1e6, 1),
+    )
     return result
 
 
@@ -62,8 +64,9 @@ def _graphql(env: dict[str, str], calls: int) -> dict[str, Any]:
     from apinotebook.graphql import GraphQLClient
 
     url, key = env["MAIL_URL"], env["MAIL_API_KEY"]
-    ours_client = GraphQLClient(url, auth=ApiKey(key, header="X-API-Key"),
-                                history=History(maxlen=500))
+    ours_client = GraphQLClient(
+        url, auth=ApiKey(key, header="X-API-Key"), history=History(maxlen=500)
+    )
     ours_client.execute(GQL_QUERY).raise_for_status()  # fetches the schema once
     transport = HTTPXTransport(url=url, headers={"X-API-Key": key})
     raw_client = Client(transport=transport, fetch_schema_from_transport=False)
@@ -72,7 +75,7 @@ def _graphql(env: dict[str, str], calls: int) -> dict[str, Any]:
 
     def ours() -> None:
         for _ in range(calls):
-            ours_client.execute(GQL_QUERY).data
+            _ = ours_client.execute(GQL_QUERY).data
 
     def raw() -> None:
         for _ in range(calls):
@@ -82,8 +85,10 @@ def _graphql(env: dict[str, str], calls: int) -> dict[str, Any]:
         result = compare(ours, raw, repeat=5)
     finally:
         raw_client.close_sync()
-    result.update(calls=calls, per_call_overhead_us=round(
-        (result["ours_s"] - result["raw_s"]) / calls * 1e6, 1))
+    result.update(
+        calls=calls,
+        per_call_overhead_us=round((result["ours_s"] - result["raw_s"]) / calls * 1e6, 1),
+    )
     return result
 
 
@@ -106,15 +111,19 @@ def _soap(env: dict[str, str], calls: int) -> dict[str, Any]:
 
     def ours() -> None:
         for _ in range(calls):
-            ours_client.call("GetCustomer", customerId=cid).data
+            _ = ours_client.call("GetCustomer", customerId=cid).data
 
     def raw() -> None:
         for _ in range(calls):
             zeep.helpers.serialize_object(raw_client.service.GetCustomer(customerId=cid), dict)
 
     result = compare(ours, raw, repeat=5)
-    result.update(calls=calls, customer=cid, sample=first[:120], per_call_overhead_us=round(
-        (result["ours_s"] - result["raw_s"]) / calls * 1e6, 1))
+    result.update(
+        calls=calls,
+        customer=cid,
+        sample=first[:120],
+        per_call_overhead_us=round((result["ours_s"] - result["raw_s"]) / calls * 1e6, 1),
+    )
     return result
 
 
@@ -171,8 +180,10 @@ def _fanout(env: dict[str, str], requests_n: int) -> dict[str, Any]:
 
     async def raw_once(concurrency: int) -> None:
         limit = asyncio.Semaphore(concurrency)
-        async with httpx.AsyncClient(base_url=url + "/",
-                                     headers={"Authorization": f"Bearer {token}"}) as ac:
+        async with httpx.AsyncClient(
+            base_url=url + "/", headers={"Authorization": f"Bearer {token}"}
+        ) as ac:
+
             async def one(cid: str) -> None:
                 async with limit:
                     (await ac.get(f"contacts/{cid}")).json()
@@ -180,15 +191,19 @@ def _fanout(env: dict[str, str], requests_n: int) -> dict[str, Any]:
             await asyncio.gather(*(one(c) for c in ids))
 
     async def ours_once(concurrency: int) -> None:
-        results = await client.agather([("GET", f"/contacts/{c}") for c in ids],
-                                       concurrency=concurrency)
+        results = await client.agather(
+            [("GET", f"/contacts/{c}") for c in ids], concurrency=concurrency
+        )
         for ex in results:
             ex.json()  # type: ignore[union-attr]
 
     by_level: dict[int, dict[str, Any]] = {}
     for level in levels:
-        by_level[level] = compare(lambda lv=level: asyncio.run(ours_once(lv)),
-                                  lambda lv=level: asyncio.run(raw_once(lv)), repeat=3)
+        by_level[level] = compare(
+            lambda lv=level: asyncio.run(ours_once(lv)),
+            lambda lv=level: asyncio.run(raw_once(lv)),
+            repeat=3,
+        )
     best_raw = min(levels, key=lambda lv: by_level[lv]["raw_s"])
     best_ours = min(levels, key=lambda lv: by_level[lv]["ours_s"])
     ours_s, raw_s = by_level[best_ours]["ours_s"], by_level[best_raw]["raw_s"]
@@ -199,8 +214,9 @@ def _fanout(env: dict[str, str], requests_n: int) -> dict[str, Any]:
         "ours_s": ours_s,
         "raw_s": raw_s,
         "throughput_ratio": round(raw_s / ours_s, 4),
-        "by_concurrency": {str(k): {"ours_s": v["ours_s"], "raw_s": v["raw_s"]}
-                           for k, v in by_level.items()},
+        "by_concurrency": {
+            str(k): {"ours_s": v["ours_s"], "raw_s": v["raw_s"]} for k, v in by_level.items()
+        },
     }
 
 
@@ -226,8 +242,14 @@ def run() -> dict[str, Any]:
     calls = 200 if quick() else CALLS
     contacts = 1000 if quick() else CONTACTS
     results: dict[str, Any] = {}
-    with sandbox_process("--contacts", str(contacts), "--option", "fares.latency_scale=0",
-                         "--option", "crm.messy_rate=0") as env:
+    with sandbox_process(
+        "--contacts",
+        str(contacts),
+        "--option",
+        "fares.latency_scale=0",
+        "--option",
+        "crm.messy_rate=0",
+    ) as env:
         sections = {
             "rest_per_call": lambda: _rest(env, calls),
             "graphql_per_call": lambda: _graphql(env, calls),
@@ -264,16 +286,23 @@ TARGETS = {
 
 def markdown(results: dict[str, Any]) -> str:
     """The section of docs/benchmarks.md for these results."""
-    rows = ["| comparison | ours (s) | raw (s) | ratio | target | met |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| comparison | ours (s) | raw (s) | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, (key, op, target) in TARGETS.items():
         r = results.get(name, {})
         if "error" in r or not r:
-            rows.append(f"| {name} | – | – | error: {r.get('error', 'not run')} | {op} {target} | – |")
+            rows.append(
+                f"| {name} | – | – | error: {r.get('error', 'not run')} | {op} {target} | – |"
+            )
             continue
         value = r[key]
         met = value <= target if op == "<=" else value >= target
-        rows.append(f"| {name} | {r['ours_s']:.4f} | {r['raw_s']:.4f} | {value:.3f} ({key}) | "
-                    f"{op} {target} | {'yes' if met else '**no**'} |")
+        rows.append(
+            f"| {name} | {r['ours_s']:.4f} | {r['raw_s']:.4f} | {value:.3f} ({key}) | "
+            f"{op} {target} | {'yes' if met else '**no**'} |"
+        )
     return "\n".join(rows)
 
 

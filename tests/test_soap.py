@@ -746,8 +746,9 @@ def test_retry_on_503_only_for_idempotent_operations(
 
 
 def _fault(code: str) -> bytes:
-    return envelope(f"<soap:Fault><faultcode>{code}</faultcode><faultstring>x</faultstring>"
-                    "</soap:Fault>")
+    return envelope(
+        f"<soap:Fault><faultcode>{code}</faultcode><faultstring>x</faultstring></soap:Fault>"
+    )
 
 
 def test_server_faults_are_retried_client_faults_are_not(shop: Shop) -> None:

@@ -132,6 +132,7 @@ class StateStore:
         self._local = threading.local()
         self._lock = threading.RLock()
         self._memory: sqlite3.Connection | None = None
+        self._all: list[sqlite3.Connection] = []
         try:
             with self._lock:
                 self._connect().executescript(_SCHEMA)
@@ -153,11 +154,17 @@ class StateStore:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            # one connection per thread; check_same_thread=False only so close() can
+            # close the connections other threads (webhook, scheduler) opened
+            db = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=30000")
             self._local.db = db
+            with self._lock:
+                self._all.append(db)
         return db
 
     @contextmanager
@@ -175,11 +182,15 @@ class StateStore:
                 db.execute("COMMIT")
 
     def close(self) -> None:
-        """Close this thread's connection."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
+        """Close every connection this store opened, in any thread."""
+        with self._lock:
+            connections, self._all = self._all, []
+            if self._memory is not None:
+                connections.append(self._memory)
+                self._memory = None
+        for db in connections:
             db.close()
-            self._local.db = None
+        self._local = threading.local()
 
     # -- checkpoint ---------------------------------------------------------------
 

@@ -250,17 +250,24 @@ class SandboxApp:
             return
 
         status_seen = "500"
+        counted = False
 
         async def counting_send(message: Message) -> None:
-            nonlocal status_seen
+            # count before the last byte leaves, so a client that reads stats()
+            # right after its response always sees its own request
+            nonlocal status_seen, counted
             if message["type"] == "http.response.start":
                 status_seen = str(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                counted = True
+                self._count(service, status_seen)
             await send(message)
 
         try:
             await mount.app(scope, replayed, counting_send)
         finally:
-            self._count(service, status_seen)
+            if not counted:
+                self._count(service, status_seen)
 
     async def _broken(
         self, mount: Mount, scope: Scope, receive: Receive, send: Send, fault: str

@@ -1,11 +1,11 @@
-"""The CRM's in-memory data: contacts, companies, webhooks, tokens.
+"""The CRM's in-memory data: contacts, companies, webhooks, tokens and apps.
 
-Records live in a :class:`_Table`, which keeps every live record number in one
-list sorted by ``(updated_at, number)``. A page is one :func:`bisect.bisect_right`
-to the cursor and a slice, never a scan and a sort. A write takes the record
-out at its old key and puts it back at its new one, so an updated record moves
-to the end of the order, where an incremental sync finds it. Contacts are also
-kept per company (in the same order) and by email.
+Records live in a :class:`~apinotebook.sandbox._crm_table.Table`, which keeps
+every live record number in one list sorted by ``(updated_at, number)``, so a
+page is a binary search and a slice and an updated record moves to the end of
+the order, where an incremental sync finds it. Contacts are also kept per
+company (in the same order) and by email. The built-in mail connector
+(:mod:`~apinotebook.sandbox._crm_apps`) hears every contact write.
 
 Seed records are made lazily: ``_seed.people()`` gives the people, and a
 contact dict is built from one the first time something reads it. The seed
@@ -19,28 +19,34 @@ loop, tests and notebooks from their own thread.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import hmac
-import json
 import random
-import re
 import threading
-from bisect import bisect_left, bisect_right, insort
+from bisect import insort
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apinotebook._exceptions import ConfigError
-from apinotebook.sandbox import _seed
+from apinotebook.sandbox import _registry, _seed
 from apinotebook.sandbox._context import SandboxContext
+from apinotebook.sandbox._crm_apps import APP_IDS, MailConnector
+from apinotebook.sandbox._crm_table import (
+    Record,
+    Table,
+    copy_record,
+    email_key,
+    fingerprint,
+    parse_timestamp,
+    same,
+    shaped,
+)
+from apinotebook.sandbox._registry import MailingApi
+from apinotebook.sandbox._rest import ApiError, bearer_error, bearer_token, options_of
 from apinotebook.sandbox._webhooks import Delivery, WebhookDispatcher
 
-__all__ = ["EVENTS", "STAGES", "CrmError", "CrmStore", "Record", "parse_timestamp"]
-
-Record = dict[str, Any]
+__all__ = ["EVENTS", "STAGES", "CrmStore", "Record"]
 
 STAGES = ("lead", "prospect", "customer", "churned")
 EVENTS = ("contact.created", "contact.updated", "contact.deleted")
@@ -61,204 +67,8 @@ CONTACT_DEFAULTS: Record = {
 }
 COMPANY_DEFAULTS: Record = {"name": "", "domain": None, "city": None}
 
-_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-_READ_ONLY = frozenset({"id", "created_at", "updated_at"})
 _IDEMPOTENCY_KEEP = 10_000
 _DELIVERIES_KEEP = 100
-
-
-class CrmError(Exception):
-    """An error the API renders as ``{"error": {"code", "message", "details"}}``."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        details: list[Record] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.details = details or []
-        self.headers = headers
-
-    @classmethod
-    def invalid(cls, where: str, field: str, message: str) -> CrmError:
-        """A 422 about one field: ``where`` is ``body``, ``query`` or ``path``."""
-        detail = {"loc": [where, field], "field": field, "message": message, "type": "invalid"}
-        return cls(422, "validation_error", f"{where}.{field}: {message}", [detail])
-
-
-def parse_timestamp(value: str, field: str = "updated_since") -> str:
-    """Normalise an RFC 3339 timestamp to the CRM's sortable text form.
-
-    Sub-millisecond parts round *up*, so ``>=`` against the stored
-    millisecond timestamps never includes a record from before ``value``.
-
-    Raises:
-        CrmError: 422 if ``value`` is not an RFC 3339 timestamp with a timezone.
-    """
-    try:
-        ts = datetime.fromisoformat(value.strip())
-    except ValueError:
-        ts = None
-    if ts is None or ts.tzinfo is None:
-        problem = "is not an RFC 3339 timestamp" if ts is None else "has no timezone (add Z)"
-        message = f"{value!r} {problem}; for example 2025-10-01T00:00:00Z"
-        raise CrmError.invalid("query", field, message)
-    if ts.microsecond % 1000:
-        ts += timedelta(microseconds=1000 - ts.microsecond % 1000)
-    return _seed.isoformat(ts)
-
-
-class _Table:
-    """Records of one kind in ``(updated_at, number)`` order.
-
-    Numbers ``1..seeded`` are seed records, built by ``make`` on first read;
-    until then ``seed_updated`` gives their ``updated_at`` cheaply, so a binary
-    search does not build the records it only looks at. ``order`` holds the
-    seed numbers sorted by key to begin with.
-    """
-
-    def __init__(
-        self,
-        prefix: str,
-        width: int,
-        seeded: int,
-        make: Callable[[int], Record],
-        seed_updated: Callable[[int], datetime],
-        order: list[int],
-    ) -> None:
-        self.prefix, self.width = prefix, width
-        self._seeded, self._make, self._seed_updated = seeded, make, seed_updated
-        self._rows: dict[int, Record] = {}
-        self._gone: set[int] = set()
-        self.order = order
-        self.next_number = self._seeded + 1
-
-    def ident(self, number: int) -> str:
-        return f"{self.prefix}{number:0{self.width}d}"
-
-    def parse(self, ident: str) -> int | None:
-        """The number in an id of this table's shape, or ``None``."""
-        digits = ident.removeprefix(self.prefix)
-        ok = ident.startswith(self.prefix) and digits.isdigit() and digits.isascii()
-        ok = ok and len(digits) < 16
-        return int(digits) if ok else None
-
-    def get(self, number: int | None) -> Record | None:
-        if number is None:
-            return None
-        row = self._rows.get(number)
-        if row is None and 0 < number <= self._seeded and number not in self._gone:
-            row = self._rows[number] = self._make(number)
-        return row
-
-    def find(self, ident: str, kind: str) -> tuple[int, Record]:
-        """The number and record of a live id; 404 otherwise."""
-        number = self.parse(ident)
-        row = self.get(number)
-        if number is None or row is None:
-            raise CrmError(404, "not_found", f"No {kind} with id {ident!r}.")
-        return number, row
-
-    def key(self, number: int) -> tuple[str, int]:
-        row = self._rows.get(number)
-        if row is None:  # an unread seed record (only live numbers are ever keyed)
-            return (_seed.isoformat(self._seed_updated(number)), number)
-        return (row["updated_at"], number)
-
-    def add(self, fields: Record, now: str) -> tuple[int, Record]:
-        number = self.next_number
-        self.next_number += 1
-        row = {"id": self.ident(number), **fields, "created_at": now, "updated_at": now}
-        self._rows[number] = row
-        insort(self.order, number, key=self.key)
-        return number, row
-
-    def replace(self, number: int, fields: Record, now: str) -> Record:
-        old = self._rows[number]
-        self.unlink(self.order, number)
-        row = {"id": old["id"], **fields, "created_at": old["created_at"], "updated_at": now}
-        self._rows[number] = row
-        insort(self.order, number, key=self.key)
-        return row
-
-    def remove(self, number: int) -> None:
-        self.unlink(self.order, number)
-        self._rows.pop(number, None)
-        self._gone.add(number)
-
-    def unlink(self, seq: list[int], number: int) -> None:
-        """Take ``number`` out of ``seq`` (sorted by key) at its current key."""
-        pos = bisect_left(seq, self.key(number), key=self.key)
-        if pos < len(seq) and seq[pos] == number:
-            del seq[pos]
-
-    def page(self, seq: list[int], limit: int, cursor: str | None, since: str | None) -> Record:
-        """``{"data", "next_cursor", "has_more"}`` for ``seq`` after the cursor."""
-        start = 0 if since is None else bisect_left(seq, (since, 0), key=self.key)
-        if cursor:
-            start = max(start, bisect_right(seq, self._decode(cursor), key=self.key))
-        numbers = seq[start : start + limit + 1]
-        rows = [_copy(self.get(n) or {}) for n in numbers]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return {"data": rows, "next_cursor": _cursor(rows[-1]) if more else None, "has_more": more}
-
-    def _decode(self, cursor: str) -> tuple[str, int]:
-        try:
-            updated_at, ident = json.loads(
-                base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            )
-            number = self.parse(ident)
-            if number is not None and _TIMESTAMP.fullmatch(updated_at):
-                return (updated_at, number)
-        except (binascii.Error, ValueError, TypeError, AttributeError):
-            pass
-        raise CrmError.invalid(
-            "query",
-            "cursor",
-            "not a cursor from this list: pass next_cursor from the previous page unchanged "
-            "(with the same filters), or leave cursor out to start from the beginning",
-        )
-
-
-def _cursor(row: Record) -> str:
-    raw = json.dumps([row["updated_at"], row["id"]], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _fingerprint(payload: Any) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-def _email_key(email: str) -> str:
-    return email.strip().lower()
-
-
-def _same(new: Record, old: Record) -> bool:
-    """Whether writing ``new`` over ``old`` changes nothing (``1`` and ``true`` differ)."""
-    keys = [k for k in new if k not in _READ_ONLY]
-    return _fingerprint({k: new[k] for k in keys}) == _fingerprint({k: old.get(k) for k in keys})
-
-
-def _shaped(fields: Record, defaults: Record) -> Record:
-    """The record's writable fields in order; 422 if JSON could not carry them back."""
-    row = _copy({k: fields.get(k, v) for k, v in defaults.items()})
-    try:
-        json.dumps(row, allow_nan=False, ensure_ascii=False).encode()
-    except (ValueError, UnicodeError):
-        message = "body: text that is not Unicode, or a number JSON cannot carry"
-        detail = {"loc": ["body"], "field": "body", "message": message[6:], "type": "invalid"}
-        raise CrmError(422, "validation_error", message, [detail]) from None
-    return row
-
-
-def _copy(row: Record) -> Record:
-    """A copy deep enough for records: lists and dicts one level down are copied too."""
-    return {k: v.copy() if isinstance(v, list | dict) else v for k, v in row.items()}
 
 
 class CrmStore:
@@ -277,6 +87,7 @@ class CrmStore:
         credentials: dict[str, str],
         webhooks: WebhookDispatcher,
         messy_rate: float = 0.01,
+        find_mail: Callable[[], MailingApi | None] = lambda: None,
     ) -> None:
         if isinstance(messy_rate, bool) or not isinstance(messy_rate, int | float):
             raise ConfigError(f"crm messy_rate must be a number, not {messy_rate!r}")
@@ -303,10 +114,10 @@ class CrmStore:
             for c in self._firms
         ]
         firm_order = sorted(range(1, companies + 1), key=lambda n: (self._firm_updated[n - 1], n))
-        self.companies = _Table(
+        self.companies = Table(
             "co_", 4, companies, self._seed_company, lambda n: self._firm_updated[n - 1], firm_order
         )
-        self.contacts = _Table(
+        self.contacts = Table(
             "c_",
             6,
             contacts,
@@ -322,18 +133,20 @@ class CrmStore:
             if kind == "email":
                 email = self._people[n - 1].email
                 del self._emails[email]
-                self._emails[_email_key(email.replace("@", " at "))] = n
+                self._emails[email_key(email.replace("@", " at "))] = n
         newest = self._firm_updated + [p.updated_at for p in self._people[-1:]]
         self._clock = _seed.isoformat(max(newest, default=_seed.EPOCH))
         self._idempotency: OrderedDict[str, tuple[str, Record]] = OrderedDict()
         self._hooks: dict[str, Record] = {}
         self._deliveries: dict[str, deque[Delivery]] = {}
         self._next_hook = 1
+        #: the built-in CRM -> mail sync (``/crm/apps/mail``)
+        self.mail_app = MailConnector(find_mail, self._now)
 
     @classmethod
     def from_context(cls, ctx: SandboxContext) -> CrmStore:
         """The store for a sandbox: ``ctx.options["crm"]["messy_rate"]`` (default 0.01)."""
-        options = ctx.options.get("crm") or {}
+        options = options_of(ctx, "crm", ("messy_rate",))
         return cls(
             seed=ctx.seed,
             contacts=ctx.contacts,
@@ -341,6 +154,7 @@ class CrmStore:
             credentials=ctx.credentials,
             webhooks=ctx.webhooks,
             messy_rate=options.get("messy_rate", 0.01),
+            find_mail=lambda: _registry.lookup(ctx, "mail"),
         )
 
     # -- seed records and helpers -----------------------------------------------
@@ -356,6 +170,16 @@ class CrmStore:
             "updated_at": _seed.isoformat(self._firm_updated[n - 1]),
         }
 
+    def _seed_identity(self, n: int) -> Record:
+        """A seed contact's id, names and email: all a connector needs, cheaply."""
+        p, messy = self._people[n - 1], self._messy.get(n)
+        return {
+            "id": self.contacts.ident(n),
+            "first_name": "" if messy == "first_name" else p.first_name,
+            "last_name": p.last_name,
+            "email": p.email.replace("@", " at ") if messy == "email" else p.email,
+        }
+
     def _seed_contact(self, n: int) -> Record:
         p = self._people[n - 1]
         rng = random.Random(self.seed * 1_000_003 + n)
@@ -367,12 +191,8 @@ class CrmStore:
         }
         if stage in ("customer", "churned"):
             custom["lifetime_value"] = round(rng.uniform(100, 50_000), 2)
-        messy = self._messy.get(n)
         return {
-            "id": self.contacts.ident(n),
-            "first_name": "" if messy == "first_name" else p.first_name,
-            "last_name": p.last_name,
-            "email": p.email.replace("@", " at ") if messy == "email" else p.email,
+            **self._seed_identity(n),
             "phone": p.phone,
             "title": p.title,
             "company_id": self.companies.ident(p.company + 1),
@@ -394,51 +214,58 @@ class CrmStore:
             return None
         number = self.companies.parse(company_id)
         if self.companies.get(number) is None:
-            raise CrmError.invalid("body", "company_id", f"unknown company {company_id!r}")
+            raise ApiError.invalid("body", "company_id", f"unknown company {company_id!r}")
         return number
 
     def _write_contact(self, number: int | None, fields: Record) -> Record:
         """Store a new (``number`` None) or changed contact, keep the indexes, publish."""
         company = self._company_of(fields)
-        owner = self._emails.get(_email_key(fields["email"]))
+        owner = self._emails.get(email_key(fields["email"]))
         if owner is not None and owner != number:
-            raise CrmError(
+            raise ApiError(
                 409,
                 "conflict",
                 f"A contact with email {fields['email']!r} already exists: "
                 f"{self.contacts.ident(owner)}. Update it, or upsert with "
                 "PUT /contacts/by-email/{email}.",
             )
-        body = _shaped(fields, CONTACT_DEFAULTS)
+        body = shaped(fields, CONTACT_DEFAULTS)
+        old = None
         if number is None:
             number, row = self.contacts.add(body, self._now())
             event = "contact.created"
         else:
-            self._unindex(number)
+            old = self._unindex(number)
             row = self.contacts.replace(number, body, self._now())
             event = "contact.updated"
-        self._emails[_email_key(row["email"])] = number
+        self._emails[email_key(row["email"])] = number
         if company is not None:
             insort(self._by_company.setdefault(company, []), number, key=self.contacts.key)
-        self._publish(event, row)
-        return _copy(row)
+        self._changed(event, row, old)
+        return copy_record(row)
 
-    def _unindex(self, number: int) -> None:
+    def _unindex(self, number: int) -> Record:
         """Drop a contact from the email and company indexes (before its key changes)."""
         old = self.contacts.get(number) or {}
-        self._emails.pop(_email_key(old["email"]), None)
+        self._emails.pop(email_key(old["email"]), None)
         company = self._company_of(old)
         if company is not None:
             self.contacts.unlink(self._by_company[company], number)
+        return old
 
     def _merge(self, number: int, old: Record, fields: Record, replace: bool) -> Record:
         row = fields if replace else {**old, **fields}
-        return _copy(old) if _same(row, old) else self._write_contact(number, row)
+        return copy_record(old) if same(row, old) else self._write_contact(number, row)
+
+    def _changed(self, event: str, row: Record, old: Record | None) -> None:
+        """Tell the webhook subscribers and the connectors about a contact write."""
+        self._publish(event, row)
+        self.mail_app.on_change(event, row, old)
 
     def _publish(self, event: str, row: Record) -> None:
         for hook_id, hook in self._hooks.items():
             if event in hook["events"]:
-                data = {"contact": _copy(row)}
+                data = {"contact": copy_record(row)}
                 delivery = self._dispatcher.publish(hook["url"], event, data, secret=self._secret)
                 self._deliveries[hook_id].append(delivery)
 
@@ -456,22 +283,19 @@ class CrmStore:
         """Check an ``Authorization`` header value for a read or a write.
 
         Raises:
-            CrmError: 401 (no, unknown or revoked token) or 403 (read-only token, write).
+            ApiError: 401 (no, unknown or revoked token) or 403 (read-only token, write).
         """
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            status, code, error = 401, "unauthorized", ""
-            message = "Missing bearer token: send the header 'Authorization: Bearer <CRM_TOKEN>'."
-        elif (scope := self.scope_of(token.strip())) is None:
-            status, code, error = 401, "unauthorized", "invalid_token"
+        missing = "Missing bearer token: send the header 'Authorization: Bearer <CRM_TOKEN>'."
+        token = bearer_token(authorization, realm="crm", code="unauthorized", message=missing)
+        scope = self.scope_of(token)
+        if scope is None:
             message = "The bearer token is not valid or has been revoked."
-        elif write and scope == "read":
-            status, code, error = 403, "insufficient_scope", "insufficient_scope"
+            raise bearer_error(401, "unauthorized", message, realm="crm", error="invalid_token")
+        if write and scope == "read":
             message = "This token is read-only: writes need the read-write CRM_TOKEN."
-        else:
-            return
-        challenge = 'Bearer realm="crm"' + (f', error="{error}"' if error else "")
-        raise CrmError(status, code, message, headers={"WWW-Authenticate": challenge})
+            raise bearer_error(
+                403, "insufficient_scope", message, realm="crm", error="insufficient_scope"
+            )
 
     def revoke(self, token: str) -> None:
         """Revoke ``token``: from now on it gets 401."""
@@ -499,7 +323,7 @@ class CrmStore:
         with self._lock:
             seq = self.contacts.order
             if email is not None:
-                number = self._emails.get(_email_key(email))
+                number = self._emails.get(email_key(email))
                 row = self.contacts.get(number)
                 wanted = row is not None and company_id in (None, row["company_id"])
                 seq = [number] if number is not None and wanted else []
@@ -510,7 +334,7 @@ class CrmStore:
     def get_contact(self, contact_id: str) -> Record:
         """The contact with ``contact_id``; 404 if there is none."""
         with self._lock:
-            return _copy(self.contacts.find(contact_id, "contact")[1])
+            return copy_record(self.contacts.find(contact_id, "contact")[1])
 
     def create_contact(
         self, fields: Record, *, idempotency_key: str | None = None
@@ -519,17 +343,17 @@ class CrmStore:
         with self._lock:
             seen = self._idempotency.get(idempotency_key or "")
             if idempotency_key is not None and seen is not None:
-                if seen[0] != _fingerprint(fields):
-                    raise CrmError(
+                if seen[0] != fingerprint(fields):
+                    raise ApiError(
                         422,
                         "idempotency_key_reused",
                         f"Idempotency-Key {idempotency_key!r} was already used with a different "
                         "request body. Use a new key for a new contact.",
                     )
-                return _copy(seen[1]), True
+                return copy_record(seen[1]), True
             row = self._write_contact(None, fields)
             if idempotency_key is not None:
-                self._idempotency[idempotency_key] = (_fingerprint(fields), _copy(row))
+                self._idempotency[idempotency_key] = (fingerprint(fields), copy_record(row))
                 while len(self._idempotency) > _IDEMPOTENCY_KEEP:
                     self._idempotency.popitem(last=False)
             return row, False
@@ -546,7 +370,7 @@ class CrmStore:
     def upsert_contact(self, email: str, fields: Record) -> tuple[Record, bool]:
         """Create or update the contact with ``email``; returns it and whether it is new."""
         with self._lock:
-            number = self._emails.get(_email_key(email))
+            number = self._emails.get(email_key(email))
             old = self.contacts.get(number)
             if number is None or old is None:
                 return self._write_contact(None, {**fields, "email": email}), True
@@ -558,7 +382,7 @@ class CrmStore:
             number, row = self.contacts.find(contact_id, "contact")
             self._unindex(number)
             self.contacts.remove(number)
-            self._publish("contact.deleted", row)
+            self._changed("contact.deleted", row, row)
 
     # -- companies -------------------------------------------------------------
 
@@ -573,22 +397,22 @@ class CrmStore:
     def get_company(self, company_id: str) -> Record:
         """The company with ``company_id``; 404 if there is none."""
         with self._lock:
-            return _copy(self.companies.find(company_id, "company")[1])
+            return copy_record(self.companies.find(company_id, "company")[1])
 
     def create_company(self, fields: Record) -> Record:
         """Create a company."""
         with self._lock:
-            return _copy(self.companies.add(_shaped(fields, COMPANY_DEFAULTS), self._now())[1])
+            return copy_record(self.companies.add(shaped(fields, COMPANY_DEFAULTS), self._now())[1])
 
     def update_company(self, company_id: str, fields: Record, *, replace: bool) -> Record:
         """PATCH or PUT a company; a write that changes nothing keeps ``updated_at``."""
         with self._lock:
             number, old = self.companies.find(company_id, "company")
             row = fields if replace else {**old, **fields}
-            if _same(row, old):
-                return _copy(old)
-            return _copy(
-                self.companies.replace(number, _shaped(row, COMPANY_DEFAULTS), self._now())
+            if same(row, old):
+                return copy_record(old)
+            return copy_record(
+                self.companies.replace(number, shaped(row, COMPANY_DEFAULTS), self._now())
             )
 
     def delete_company(self, company_id: str) -> None:
@@ -596,7 +420,7 @@ class CrmStore:
         with self._lock:
             number = self.companies.find(company_id, "company")[0]
             if members := len(self._by_company.get(number, [])):
-                raise CrmError(
+                raise ApiError(
                     409,
                     "conflict",
                     f"Company {company_id} still has {members} contact(s). Move or delete "
@@ -614,19 +438,19 @@ class CrmStore:
             hook = {"id": hook_id, "url": url, "events": list(events), "created_at": self._now()}
             self._hooks[hook_id] = hook
             self._deliveries[hook_id] = deque(maxlen=_DELIVERIES_KEEP)
-            return _copy(hook)
+            return copy_record(hook)
 
     def webhooks(self) -> list[Record]:
         """Every subscription, oldest first."""
         with self._lock:
-            return [_copy(h) for h in self._hooks.values()]
+            return [copy_record(h) for h in self._hooks.values()]
 
     def get_webhook(self, hook_id: str) -> Record:
         """One subscription; 404 if there is none."""
         with self._lock:
             if hook_id not in self._hooks:
-                raise CrmError(404, "not_found", f"No webhook with id {hook_id!r}.")
-            return _copy(self._hooks[hook_id])
+                raise ApiError(404, "not_found", f"No webhook with id {hook_id!r}.")
+            return copy_record(self._hooks[hook_id])
 
     def delete_webhook(self, hook_id: str) -> None:
         """Unsubscribe; deliveries already queued still go out."""
@@ -639,6 +463,36 @@ class CrmStore:
         with self._lock:
             self.get_webhook(hook_id)
             return [d.summary() for d in self._deliveries[hook_id]]
+
+    # -- apps (built-in connectors) --------------------------------------------
+
+    def apps(self) -> list[Record]:
+        """Every built-in connector, with whether it is on."""
+        with self._lock:
+            return [self._app(app_id).summary() for app_id in APP_IDS]
+
+    def get_app(self, app_id: str) -> Record:
+        """One connector's settings, counts and recent log; 404 if there is none."""
+        with self._lock:
+            return self._app(app_id).details()
+
+    def configure_app(self, app_id: str, *, enabled: bool, list_name: str | None = None) -> Record:
+        """Switch a connector on (a full sync into ``list_name``) or off.
+
+        Raises:
+            ApiError: 404 for an unknown app; 409 when the service it syncs to is not served.
+        """
+        with self._lock:
+            app = self._app(app_id)
+            if not enabled:
+                return app.disable()
+            return app.enable(list_name, self.contacts.rows(self._seed_identity))
+
+    def _app(self, app_id: str) -> MailConnector:
+        if app_id not in APP_IDS:
+            known = ", ".join(APP_IDS)
+            raise ApiError(404, "not_found", f"No app {app_id!r}; the apps are: {known}.")
+        return self.mail_app
 
     # -- for tests and notebooks -----------------------------------------------
 

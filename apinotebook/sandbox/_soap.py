@@ -24,7 +24,7 @@ zeep (and ``requests`` under it) takes ~0.4 s to import, so the contract is
 loaded on the first POST and cached per process; what the constructor does is
 cheap: it reads the WSDL, checks the handlers against the binding and pins the
 served copy's ``soap:address`` and relative ``schemaLocation`` attributes to
-the public URL.
+the public URL. The contract side lives in :mod:`apinotebook.sandbox._soap_contract`.
 
 HTTP behaviour:
 
@@ -44,13 +44,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import hashlib
 import hmac
-import importlib
 import logging
 import re
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -63,20 +60,22 @@ from urllib.parse import parse_qsl
 from lxml import etree
 
 from apinotebook._exceptions import ConfigError
+from apinotebook._soap_wsdl import has_dtd, safe_parser
 from apinotebook.sandbox._context import Message, Receive, Scope, Send
+from apinotebook.sandbox._soap_contract import (
+    WSDL_DIR,
+    Contract,
+    ServedWsdl,
+    declares_doctype,
+    load_contract,
+)
 
 __all__ = ["WSDL_DIR", "SoapApp", "SoapAuth", "SoapFaultError"]
 
 logger = logging.getLogger(__name__)
 
-#: Where the bundled WSDL and XSD files live.
-WSDL_DIR = Path(__file__).with_name("wsdl")
-
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
-WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
-WSDL_SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
-XSD_NS = "http://www.w3.org/2001/XMLSchema"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 
@@ -145,79 +144,6 @@ class SoapAuth:
     hint: str = "ask the service owner"
 
 
-@dataclass(frozen=True)
-class _Contract:
-    """What the server needs of a WSDL, as zeep objects (untyped, hence Any)."""
-
-    operations: dict[str, Any]  # name -> zeep SoapOperation
-    by_action: dict[str, Any]  # soapAction -> operation
-    by_element: dict[str, Any]  # "{ns}InputElement" -> operation
-    types: Any  # zeep.xsd.Schema
-    fault_element: Any  # the element of the first wsdl:fault message
-    new_context: Callable[[], Any]  # a fresh zeep XmlParserContext
-    to_python: Callable[..., Any]  # zeep's serialize_object(..., target_cls=dict)
-
-
-class _PackageFiles:
-    """A zeep transport that reads only the bundled contract files."""
-
-    def load(self, url: str) -> bytes:
-        path = Path(url).resolve()
-        if path.parent != WSDL_DIR.resolve():
-            raise ConfigError(f"the sandbox contracts may only import files beside them, not {url}")
-        return path.read_bytes()
-
-
-_CONTRACTS: dict[Path, _Contract] = {}
-_CONTRACTS_LOCK = threading.Lock()
-
-
-def _load_contract(path: Path) -> _Contract:
-    """Parse ``path`` with zeep once per process; cheap afterwards."""
-    with _CONTRACTS_LOCK:
-        cached = _CONTRACTS.get(path)
-        if cached is not None:
-            return cached
-        # zeep is imported here, not at module level (~0.4 s), and kept untyped (Any)
-        zeep_settings: Any = importlib.import_module("zeep.settings")
-        zeep_wsdl: Any = importlib.import_module("zeep.wsdl")
-        zeep_context: Any = importlib.import_module("zeep.xsd.context")
-        zeep_helpers: Any = importlib.import_module("zeep.helpers")
-        settings = zeep_settings.Settings(
-            strict=True,
-            forbid_dtd=True,
-            forbid_entities=True,
-            forbid_external=True,
-            xml_huge_tree=False,
-        )
-        doc = zeep_wsdl.Document(str(path), _PackageFiles(), settings=settings)
-        ops = {n: op for b in doc.bindings.values() for n, op in b._operations.items()}
-        faults = [m for op in ops.values() for m in op.abstract.fault_messages.values()]
-        contract = _Contract(
-            operations=ops,
-            by_action={op.soapaction: op for op in ops.values() if op.soapaction},
-            by_element={op.input.body.qname.text: op for op in ops.values()},
-            types=doc.types,
-            fault_element=next(iter(faults[0].parts.values())).element if faults else None,
-            new_context=functools.partial(zeep_context.XmlParserContext, settings=settings),
-            to_python=functools.partial(zeep_helpers.serialize_object, target_cls=dict),
-        )
-        _CONTRACTS[path] = contract
-        return contract
-
-
-def _safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
 class SoapApp:
     """Serve one WSDL as a SOAP 1.1 document/literal service (an ASGI app).
 
@@ -248,54 +174,21 @@ class SoapApp:
         self.auth = auth
         self.latency = max(0.0, latency)
         self.fault_fields = fault_fields
-        tree = etree.parse(str(self.wsdl_path), _safe_parser())
-        binding_ops = tree.findall(f"{{{WSDL_NS}}}binding/{{{WSDL_NS}}}operation")
-        self.operations = tuple(sorted(str(op.get("name")) for op in binding_ops))
+        self.served = ServedWsdl(self.wsdl_path, self.address)
+        self.operations = self.served.operations
         for name in set(handlers) | set(self.operations):
             if name not in handlers:
                 raise ConfigError(f"no handler for the WSDL operation {name!r}")
             if name not in self.operations:
                 raise ConfigError.invalid_choice("operation", name, self.operations)
         self.handlers = dict(handlers)
-        self.files: dict[str, bytes] = {}
-        self.wsdl = self._pin(tree)
-        self._parser = _safe_parser()
-        self._schema: etree.XMLSchema | None = None
+        self.wsdl, self.files = self.served.wsdl, self.served.files
+        self._parser = safe_parser()
         self._nonces: OrderedDict[str, float] = OrderedDict()
-
-    # -- the served contract -------------------------------------------------------
-
-    def _pin(self, tree: etree._ElementTree) -> bytes:
-        """The WSDL as served: address and imports point at the public URL."""
-        for address in tree.iterfind(f".//{{{WSDL_SOAP_NS}}}address"):
-            address.set("location", self.address)
-        self._pin_imports(tree.getroot())
-        return etree.tostring(tree, xml_declaration=True, encoding="utf-8")
-
-    def _pin_imports(self, root: etree._Element) -> None:
-        for node in root.iter(f"{{{XSD_NS}}}import", f"{{{XSD_NS}}}include"):
-            location = node.get("schemaLocation")
-            if not location or "/" in location or ":" in location:
-                continue
-            node.set("schemaLocation", f"{self.address}/{location}")
-            if location not in self.files:
-                self.files[location] = b""  # guards against import cycles
-                xsd = etree.parse(str(self.wsdl_path.with_name(location)), _safe_parser())
-                self._pin_imports(xsd.getroot())
-                self.files[location] = etree.tostring(xsd, xml_declaration=True, encoding="utf-8")
 
     def schema(self) -> etree.XMLSchema:
         """The XSD of the WSDL's (single) inline schema, for validation."""
-        if self._schema is None:
-            tree = etree.parse(str(self.wsdl_path), _safe_parser())
-            inline = tree.findall(f"{{{WSDL_NS}}}types/{{{XSD_NS}}}schema")
-            if len(inline) != 1:
-                raise ConfigError(f"{self.wsdl_path.name}: expected one inline xsd:schema")
-            doc = etree.fromstring(
-                etree.tostring(inline[0]), _safe_parser(), base_url=str(self.wsdl_path)
-            )
-            self._schema = etree.XMLSchema(doc)
-        return self._schema
+        return self.served.schema()
 
     # -- ASGI ------------------------------------------------------------------------
 
@@ -354,7 +247,7 @@ class SoapApp:
             body: the raw request body.
             headers: request headers with lower-case names.
         """
-        contract = _load_contract(self.wsdl_path)
+        contract = load_contract(self.wsdl_path)
         ctype = headers.get("content-type", "")
         media = ctype.partition(";")[0].strip().lower()
         if media != "text/xml":
@@ -402,7 +295,7 @@ class SoapApp:
             "DTD_FORBIDDEN",
             "A SOAP message must not contain a Document Type Declaration (DOCTYPE)",
         )
-        if _declares_doctype(body):  # refuse before libxml2 even reads the DTD
+        if declares_doctype(body):  # refuse before libxml2 even reads the DTD
             raise dtd
         try:
             root = etree.fromstring(body, self._parser)
@@ -410,8 +303,7 @@ class SoapApp:
             raise SoapFaultError(
                 "INVALID_XML", f"The request body is not well-formed XML: {exc.msg}"
             ) from None
-        docinfo: Any = root.getroottree().docinfo
-        if docinfo.doctype or docinfo.internalDTD is not None:  # e.g. in UTF-16
+        if has_dtd(root):  # e.g. in UTF-16, which the byte scan cannot read
             raise dtd
         qname = etree.QName(root)
         if qname.localname != "Envelope":
@@ -454,7 +346,7 @@ class SoapApp:
             )
         return children[0]
 
-    def _dispatch(self, contract: _Contract, payload: etree._Element, action: str) -> Any:
+    def _dispatch(self, contract: Contract, payload: etree._Element, action: str) -> Any:
         action = action.strip().strip('"').strip()
         valid = ", ".join(sorted(contract.operations))
         if action:
@@ -599,33 +491,13 @@ class SoapApp:
         code_field, message_field = self.fault_fields
         values = {code_field: fault.code, message_field: fault.message, **fault.detail}
         try:
-            element = _load_contract(self.wsdl_path).fault_element
+            element = load_contract(self.wsdl_path).fault_element
             element.render(detail, element(**values))
         except Exception:  # an untyped detail beats no Fault at all
             for child in list(detail):
                 detail.remove(child)
             etree.SubElement(detail, code_field).text = fault.code
         return bytes(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"))
-
-
-def _declares_doctype(body: bytes) -> bool:
-    """Whether the prolog (declaration, comments, PIs) is followed by a DOCTYPE.
-
-    A linear scan, not a regular expression: no backtracking on hostile input.
-    """
-    pos = 3 if body.startswith(b"\xef\xbb\xbf") else 0
-    while True:
-        while pos < len(body) and body[pos] in b" \t\r\n":
-            pos += 1
-        for start, end in ((b"<?", b"?>"), (b"<!--", b"-->")):
-            if body.startswith(start, pos):
-                close = body.find(end, pos + len(start))
-                if close < 0:
-                    return False
-                pos = close + len(end)
-                break
-        else:
-            return body.startswith(b"<!DOCTYPE", pos)
 
 
 def _same(given: str, expected: str) -> bool:

@@ -34,140 +34,40 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import hashlib
 import hmac
-import json
-import random
-import secrets
-import time
-from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal, Self, cast
-from urllib.parse import parse_qsl, unquote_plus, urlsplit
+from datetime import datetime
+from typing import Annotated, Any, cast
+from urllib.parse import parse_qsl, unquote_plus
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field
 
 from apinotebook._exceptions import ConfigError
-from apinotebook.sandbox import _seed
+from apinotebook.sandbox._calendar_store import (
+    CALENDARS,
+    MAX_TOMBSTONES,
+    TOKEN_TTL,
+    WATCH_TTL,
+    CalendarEvent,
+    CalendarStore,
+    EventIn,
+    EventPatch,
+    WatchIn,
+    micros,
+    utc,
+)
 from apinotebook.sandbox._context import Mount, SandboxContext
-from apinotebook.sandbox._webhooks import WebhookDispatcher
-from apinotebook.sandbox.chat import ApiError, BearerGate, ErrorBody, install_error_handlers
+from apinotebook.sandbox._rest import ApiError, make_app, options_of, rest_mount, store_of
 
 __all__ = ["MAX_TOMBSTONES", "TOKEN_TTL", "WATCH_TTL", "CalendarStore", "build"]
 
-#: Access-token lifetime in seconds (option ``token_ttl``).
-TOKEN_TTL = 3600
-#: How long a watch channel lives, in seconds.
-WATCH_TTL = 7 * 24 * 3600
-#: Deleted events kept for incremental sync (option ``max_tombstones``).
-MAX_TOMBSTONES = 10_000
 SCOPE = "calendar"
 _OPTIONS = ("token_ttl", "max_tombstones")
-_CALENDARS = {"primary": ("Demo User", True), "team": ("Team", False)}
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-# -- models -------------------------------------------------------------------------
-
-
-def _require_str(value: object) -> object:
-    if not isinstance(value, str):
-        raise ValueError("must be an RFC 3339 string like 2026-12-01T09:00:00Z")
-    return value
-
-
-def _utc(value: datetime) -> datetime:
-    try:
-        if not 1900 <= value.year <= 9999:
-            raise OverflowError
-        return value.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise ValueError("time is out of range (years 1900-9999)") from None
-
-
-Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_require_str), AfterValidator(_utc)]
-
-
-class EventTime(BaseModel):
-    """``{"dateTime": "2026-12-01T09:00:00Z", "timeZone"?: "Europe/Berlin"}``."""
-
-    model_config = ConfigDict(extra="forbid")
-    dateTime: Rfc3339
-    timeZone: str | None = Field(default=None, max_length=64)
-
-
-class Attendee(BaseModel):
-    """A guest and their answer."""
-
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    responseStatus: Literal["needsAction", "declined", "tentative", "accepted"] = "needsAction"
-
-
-class _EventFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    summary: str | None = Field(default=None, max_length=1024)
-    description: str | None = Field(default=None, max_length=8192)
-    location: str | None = Field(default=None, max_length=1024)
-    attendees: list[Attendee] | None = Field(default=None, max_length=100)
-
-    @model_validator(mode="after")
-    def _times(self) -> Self:
-        start, end = getattr(self, "start", None), getattr(self, "end", None)
-        for name, value in (("start", start), ("end", end)):
-            if name in self.model_fields_set and value is None:
-                raise ValueError(f"{name} cannot be null")
-        if start is not None and end is not None and end.dateTime < start.dateTime:
-            raise ValueError("end must not be before start")
-        return self
-
-
-class EventIn(_EventFields):
-    """Body of ``POST``: ``start`` and ``end`` are required, ``id`` is optional."""
-
-    id: str | None = Field(default=None, pattern=r"^[a-v0-9]{5,1024}$")
-    start: EventTime
-    end: EventTime
-
-
-class EventPatch(_EventFields):
-    """Body of ``PATCH``: only the fields sent change."""
-
-    start: EventTime | None = None
-    end: EventTime | None = None
-
-
-class WatchIn(BaseModel):
-    """Body of ``POST .../events/watch``."""
-
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+/=-]+$")
-    address: str = Field(max_length=2048)
-    token: str | None = Field(default=None, max_length=256)
-    type: Literal["web_hook", "webhook"] = "web_hook"
-
-    @field_validator("address")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("address must be an http:// or https:// URL")
-        return value
 
 
 class StopIn(BaseModel):
@@ -178,369 +78,11 @@ class StopIn(BaseModel):
     resourceId: str = Field(max_length=128)
 
 
-# -- the store ------------------------------------------------------------------------
-
-
-def _rfc3339(ts: datetime) -> str:
-    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _micros(ts: datetime) -> int:
-    return (ts - _seed.EPOCH) // timedelta(microseconds=1)
-
-
-@dataclass
-class _Event:
-    id: str
-    summary: str
-    description: str
-    location: str
-    start: datetime
-    end: datetime
-    created: datetime
-    updated: datetime
-    attendees: list[dict[str, str]] = field(default_factory=list)
-    zones: tuple[str | None, str | None] = (None, None)
-    status: str = "confirmed"
-    seq: int = 0
-
-    @property
-    def etag(self) -> str:
-        return '"' + hashlib.sha256(f"{self.id}:{self.seq}".encode()).hexdigest()[:16] + '"'
-
-    def to_json(self) -> dict[str, Any]:
-        start, end = ({"dateTime": _rfc3339(t)} for t in (self.start, self.end))
-        for when, zone in ((start, self.zones[0]), (end, self.zones[1])):
-            if zone:
-                when["timeZone"] = zone
-        return {
-            "kind": "calendar#event",
-            "id": self.id,
-            "etag": self.etag,
-            "status": self.status,
-            "summary": self.summary,
-            "description": self.description,
-            "location": self.location,
-            "start": start,
-            "end": end,
-            "attendees": [dict(a) for a in self.attendees],
-            "created": _seed.isoformat(self.created),
-            "updated": _seed.isoformat(self.updated),
-        }
-
-
-@dataclass(frozen=True)
-class _Watch:
-    id: str
-    resource_id: str
-    calendar: str
-    address: str
-    token: str | None
-    expiration_ms: int
-
-
-class CalendarStore:
-    """Calendars, events (with tombstones), access tokens and watch channels.
-
-    Every change bumps one sequence number, and each calendar's events dict
-    is kept in sequence order, so "what changed after N" walks it backwards
-    from the end. Handlers run on the event loop and never await halfway
-    through a change: no locks.
-
-    Args:
-        seed: seeds the events.
-        client_id: the OAuth2 client id (``CALENDAR_CLIENT_ID``).
-        client_secret: its secret (``CALENDAR_CLIENT_SECRET``).
-        webhooks: delivers watch notifications; ``None`` sends none.
-        webhook_secret: signs them (``CALENDAR_WEBHOOK_SECRET``).
-        token_ttl: access-token lifetime in seconds.
-        max_tombstones: deleted events kept for incremental sync.
-        resource_uri: a calendar's events URL, for watch responses.
-    """
-
-    def __init__(
-        self,
-        seed: int,
-        *,
-        client_id: str,
-        client_secret: str,
-        webhooks: WebhookDispatcher | None = None,
-        webhook_secret: str = "",
-        token_ttl: float = TOKEN_TTL,
-        max_tombstones: int = MAX_TOMBSTONES,
-        resource_uri: Callable[[str], str] = lambda cal: f"/calendar/calendars/{cal}/events",
-    ) -> None:
-        self.seed = seed
-        self.client_id, self.client_secret = client_id, client_secret
-        self.webhooks, self.webhook_secret = webhooks, webhook_secret
-        self.token_ttl, self.max_tombstones = token_ttl, max_tombstones
-        self.resource_uri = resource_uri
-        #: seconds since the epoch; tests replace it to expire tokens without sleeping
-        self.clock: Callable[[], float] = time.time
-        self.seq = 0
-        #: sync tokens for sequence numbers below this have expired
-        self.floor = 0
-        self.events: dict[str, dict[str, _Event]] = {cal: {} for cal in _CALENDARS}
-        self._key = secrets.token_bytes(16)
-        self._tokens: OrderedDict[str, float] = OrderedDict()
-        self._watches: dict[str, _Watch] = {}
-        self._tombstones: deque[tuple[int, str, str]] = deque()
-        _seed_events(self)
-
-    # -- access tokens ------------------------------------------------------------
-
-    def issue_token(self) -> str:
-        """A new access token, valid for ``token_ttl`` seconds."""
-        now = self.clock()
-        tokens = self._tokens
-        while tokens and (next(iter(tokens.values())) <= now or len(tokens) >= 10_000):
-            tokens.popitem(last=False)
-        token = "cal_at_" + secrets.token_urlsafe(32)
-        tokens[token] = now + self.token_ttl
-        return token
-
-    def token_valid(self, token: str) -> bool:
-        """Whether ``token`` was issued here and has not expired."""
-        return self._tokens.get(token, 0.0) > self.clock()
-
-    def authenticate(self, header: str | None) -> None:
-        """Accept an ``Authorization`` header with a live token, or raise 401 (RFC 6750)."""
-        scheme, _, token = (header or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(
-                401,
-                "unauthenticated",
-                "Send Authorization: Bearer <token>; get one from POST /calendar/oauth/token.",
-                headers={"WWW-Authenticate": 'Bearer realm="calendar"'},
-            )
-        if not self.token_valid(token.strip()):
-            raise ApiError(
-                401,
-                "invalid_token",
-                "The access token expired or is unknown: get a new one from /calendar/oauth/token.",
-                headers={"WWW-Authenticate": 'Bearer realm="calendar", error="invalid_token"'},
-            )
-
-    def revoke_all_tokens(self) -> None:
-        """Forget every access token: the next API call gets 401."""
-        self._tokens.clear()
-
-    # -- sealed page and sync tokens --------------------------------------------------
-
-    def seal(self, payload: Any) -> str:
-        """``payload`` as an opaque, tamper-evident token."""
-        raw = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode())
-        text = raw.decode().rstrip("=")
-        return f"{text}.{hmac.new(self._key, text.encode(), 'sha256').hexdigest()[:20]}"
-
-    def unseal(self, token: str) -> Any:
-        """What :meth:`seal` sealed; ``None`` for anything else."""
-        text, _, mac = token.rpartition(".")
-        good = hmac.new(self._key, text.encode(), "sha256").hexdigest()[:20]
-        if not text or not hmac.compare_digest(mac.encode(), good.encode()):
-            return None
-        try:
-            return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        except (ValueError, binascii.Error):
-            return None
-
-    def sync_token(self, cal: str, seq: int) -> str:
-        """A token meaning "changes to ``cal`` after ``seq``"."""
-        return self.seal(["sync", cal, seq])
-
-    def read_sync_token(self, cal: str, token: str) -> int | None:
-        """The sequence number behind ``token``; ``None`` when unknown or expired."""
-        payload = self.unseal(token)
-        if not isinstance(payload, list) or payload[:2] != ["sync", cal]:
-            return None
-        seq = cast(int, payload[2])
-        return seq if self.floor <= seq <= self.seq else None
-
-    def expire_sync_tokens(self) -> None:
-        """Make every sync token issued so far answer 410 Gone."""
-        self.floor = self.seq + 1
-
-    # -- events -----------------------------------------------------------------------
-
-    def _touch(self, cal: str, event: _Event, at: datetime | None = None) -> None:
-        self.seq += 1
-        event.seq = self.seq
-        event.updated = at or datetime.fromtimestamp(self.clock(), UTC)
-        self.events[cal].pop(event.id, None)
-        self.events[cal][event.id] = event  # the dict stays in sequence order
-
-    def insert(self, cal: str, body: EventIn) -> _Event:
-        """Create an event from a validated body."""
-        now = datetime.fromtimestamp(self.clock(), UTC)
-        event = _Event(
-            id=body.id or secrets.token_hex(13),
-            summary=body.summary or "",
-            description=body.description or "",
-            location=body.location or "",
-            start=body.start.dateTime,
-            end=body.end.dateTime,
-            created=now,
-            updated=now,
-            attendees=[a.model_dump() for a in body.attendees or ()],
-            zones=(body.start.timeZone, body.end.timeZone),
-        )
-        self._touch(cal, event, now)
-        self._notify(cal, "event.created", event)
-        return event
-
-    def update(self, cal: str, event: _Event, body: EventPatch) -> _Event:
-        """Apply the fields ``body`` sets (the caller checked start <= end)."""
-        sent = body.model_fields_set
-        for name in ("summary", "description", "location"):
-            if name in sent:
-                setattr(event, name, getattr(body, name) or "")
-        if body.start is not None:
-            event.start, event.zones = body.start.dateTime, (body.start.timeZone, event.zones[1])
-        if body.end is not None:
-            event.end, event.zones = body.end.dateTime, (event.zones[0], body.end.timeZone)
-        if "attendees" in sent:
-            event.attendees = [a.model_dump() for a in body.attendees or ()]
-        self._touch(cal, event)
-        self._notify(cal, "event.updated", event)
-        return event
-
-    def delete(self, cal: str, event: _Event) -> None:
-        """Cancel an event, keeping a tombstone for incremental sync."""
-        event.status = "cancelled"
-        self._touch(cal, event)
-        self._tombstones.append((event.seq, cal, event.id))
-        while len(self._tombstones) > self.max_tombstones:
-            seq, old_cal, old_id = self._tombstones.popleft()
-            self.events[old_cal].pop(old_id, None)
-            self.floor = max(self.floor, seq)
-        self._notify(cal, "event.deleted", event)
-
-    def window(
-        self,
-        cal: str,
-        low: datetime | None,
-        high: datetime | None,
-        deleted: bool,
-        after: tuple[int, str] | None,
-        limit: int,
-    ) -> tuple[list[_Event], bool]:
-        """Events ending after ``low`` and starting before ``high``, by start, past ``after``."""
-        found = [
-            e
-            for e in self.events[cal].values()
-            if (deleted or e.status != "cancelled")
-            and (low is None or e.end > low)
-            and (high is None or e.start < high)
-            and (after is None or (_micros(e.start), e.id) > after)
-        ]
-        found.sort(key=lambda e: (e.start, e.id))
-        return found[:limit], len(found) > limit
-
-    def changes(self, cal: str, after: int, limit: int) -> tuple[list[_Event], bool]:
-        """Events changed after sequence number ``after``, oldest change first."""
-        newer: list[_Event] = []
-        for event in reversed(self.events[cal].values()):
-            if event.seq <= after:
-                break
-            newer.append(event)
-        newer.reverse()
-        return newer[:limit], len(newer) > limit
-
-    # -- watch channels -------------------------------------------------------------
-
-    def watch(self, cal: str, body: WatchIn) -> _Watch:
-        """Open a channel; a ``sync`` notification goes out at once, like Google's."""
-        resource = "res_" + hashlib.sha256(f"{self.seed}:{cal}".encode()).hexdigest()[:16]
-        expiration = int((self.clock() + WATCH_TTL) * 1000)
-        channel = _Watch(body.id, resource, cal, body.address, body.token, expiration)
-        self._watches[channel.id] = channel
-        self._publish(channel, "sync", None)
-        return channel
-
-    def has_watch(self, channel_id: str) -> bool:
-        """Whether a channel with this id is open."""
-        return channel_id in self._watches
-
-    def stop(self, channel_id: str, resource_id: str) -> bool:
-        """Close a channel; ``False`` when no such channel is open."""
-        channel = self._watches.get(channel_id)
-        if channel is None or channel.resource_id != resource_id:
-            return False
-        del self._watches[channel_id]
-        return True
-
-    def _notify(self, cal: str, kind: str, event: _Event) -> None:
-        now_ms = self.clock() * 1000
-        for channel in list(self._watches.values()):
-            if channel.expiration_ms <= now_ms:
-                del self._watches[channel.id]
-            elif channel.calendar == cal:
-                self._publish(channel, kind, event)
-
-    def _publish(self, channel: _Watch, kind: str, event: _Event | None) -> None:
-        if self.webhooks is None:
-            return
-        data: dict[str, Any] = {
-            "calendar": channel.calendar,
-            "channel_id": channel.id,
-            "channel_token": channel.token,
-            "resource_id": channel.resource_id,
-        }
-        if event is not None:
-            data["event"] = event.to_json()
-        self.webhooks.publish(channel.address, kind, data=data, secret=self.webhook_secret)
-
-
-_TITLES = (
-    "Team standup", "1:1 with {first}", "Quarterly planning", "Customer call: {company}",
-    "Design review", "Lunch with {first}", "Sprint retro", "Budget review",
-    "Demo for {company}", "Focus time", "Board prep", "Vendor sync: {company}",
-)  # fmt: skip
-_PLACES = ("", "Room Juniper", "Room Cedar", "Video call", "Cafe Lumen", "Main office")
-_ANSWERS = ("needsAction", "accepted", "accepted", "tentative", "declined")
-
-
-def _seed_events(store: CalendarStore) -> None:
-    """40 events across December 2026 on ``primary`` and 6 on ``team``."""
-    rng = random.Random(f"calendar:{store.seed}")
-    people = _seed.people(store.seed, 24)
-    companies = _seed.companies(store.seed, 20)
-    made: list[tuple[str, _Event]] = []
-    for cal, count in (("primary", 40), ("team", 6)):
-        for i in range(count):
-            start = datetime(2026, 12, rng.randrange(1, 32), rng.randrange(8, 18), tzinfo=UTC)
-            start += timedelta(minutes=rng.choice((0, 15, 30, 45)))
-            created = _seed.EPOCH - timedelta(
-                days=rng.randrange(1, 90), seconds=rng.randrange(9999)
-            )
-            updated = min(created + timedelta(seconds=rng.randrange(20 * 86400)), _seed.EPOCH)
-            title = rng.choice(_TITLES).format(
-                first=rng.choice(people).first_name, company=rng.choice(companies).name
-            )
-            guests = rng.sample(people, rng.randrange(4))
-            event = _Event(
-                id=hashlib.sha256(f"calendar:{store.seed}:{cal}:{i}".encode()).hexdigest()[:20],
-                summary=title,
-                description=f"Agenda for {title.lower()}." if rng.random() < 0.5 else "",
-                location=rng.choice(_PLACES),
-                start=start,
-                end=start + timedelta(minutes=rng.choice((15, 30, 45, 60, 90, 120))),
-                created=created,
-                updated=updated,
-                attendees=[
-                    {"email": p.email, "responseStatus": rng.choice(_ANSWERS)} for p in guests
-                ],
-            )
-            made.append((cal, event))
-    for cal, event in sorted(made, key=lambda item: (item[1].updated, item[1].id)):
-        store._touch(cal, event, event.updated)
-
-
 # -- HTTP: the token endpoint -------------------------------------------------------------
 
 
 def _store(request: Request) -> CalendarStore:
-    return cast(CalendarStore, request.app.state.calendar)
+    return cast(CalendarStore, store_of(request))
 
 
 StoreDep = Annotated[CalendarStore, Depends(_store)]
@@ -637,9 +179,9 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=200)]
 
 
 def _calendar(cal: str) -> dict[str, Any]:
-    if cal not in _CALENDARS:
+    if cal not in CALENDARS:
         raise ApiError(404, "calendar_not_found", f"No calendar {cal!r}; try 'primary' or 'team'.")
-    summary, primary = _CALENDARS[cal]
+    summary, primary = CALENDARS[cal]
     return {
         "kind": "calendar#calendarListEntry",
         "id": cal,
@@ -657,7 +199,7 @@ def _event(
     *,
     live: bool = False,
     if_match: str | None = None,
-) -> _Event:
+) -> CalendarEvent:
     """The event or 404; ``live`` refuses deleted ones (410), ``if_match`` stale ones (412)."""
     _calendar(cal)
     event = store.events[cal].get(event_id)
@@ -677,7 +219,7 @@ def _time(value: str | None, name: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
             raise ValueError("no offset")
-        return _utc(parsed)
+        return utc(parsed)
     except ValueError:
         raise ApiError(
             422,
@@ -689,7 +231,7 @@ def _time(value: str | None, name: str) -> datetime | None:
 
 async def list_calendars(_: Authorized) -> dict[str, Any]:
     """Every calendar."""
-    return {"kind": "calendar#calendarList", "items": [_calendar(c) for c in _CALENDARS]}
+    return {"kind": "calendar#calendarList", "items": [_calendar(c) for c in CALENDARS]}
 
 
 async def get_calendar(cal: str, _: Authorized) -> dict[str, Any]:
@@ -746,7 +288,7 @@ async def list_events(
         after = (int(key[0]), str(key[1])) if key is not None else None
         items, more = store.window(cal, low, high, bool(query["deleted"]), after, max_results)
         if more:
-            last = [_micros(items[-1].start), items[-1].id]
+            last = [micros(items[-1].start), items[-1].id]
             out["nextPageToken"] = store.seal({"q": query, "k": last, "s": start_seq})
         elif low is None and high is None:  # only a full listing can start a sync
             out["nextSyncToken"] = store.sync_token(cal, start_seq)
@@ -842,19 +384,10 @@ def _router() -> APIRouter:
     return router
 
 
-def _app(store: CalendarStore) -> FastAPI:
-    app = FastAPI(
-        title="apinotebook calendar",
-        version="1.0.0",
-        summary="A Google-Calendar-like API: OAuth2 client credentials, events, sync, watch.",
-        docs_url=None,
-        redoc_url=None,
-        responses={"4XX": {"model": ErrorBody, "description": "Error"}},
-    )
-    app.state.calendar = store
-    app.include_router(_router())
-    install_error_handlers(app)
-    return app
+@functools.cache
+def _app() -> FastAPI:
+    summary = "A Google-Calendar-like API: OAuth2 client credentials, events, sync, watch."
+    return make_app(_router(), title="apinotebook calendar", summary=summary)
 
 
 def _positive(options: dict[str, Any], name: str, default: float) -> float:
@@ -871,12 +404,7 @@ def build(ctx: SandboxContext) -> list[Mount]:
     token lifetime in seconds, default 3600) and ``max_tombstones`` (deleted
     events kept for incremental sync, default 10,000).
     """
-    options = ctx.options.get("calendar") or {}
-    if not isinstance(options, dict):
-        raise ConfigError('options["calendar"] must be a mapping like {"token_ttl": 60}')
-    for name in options:
-        if name not in _OPTIONS:
-            raise ConfigError.invalid_choice("calendar option", name, _OPTIONS)
+    options = options_of(ctx, "calendar", _OPTIONS)
     store = CalendarStore(
         ctx.seed,
         client_id=ctx.credentials["CALENDAR_CLIENT_ID"],
@@ -887,14 +415,12 @@ def build(ctx: SandboxContext) -> list[Mount]:
         max_tombstones=int(_positive(options, "max_tombstones", MAX_TOMBSTONES)),
         resource_uri=lambda cal: ctx.url(f"/calendar/calendars/{cal}/events"),
     )
-    return [
-        Mount(
-            prefix="/calendar",
-            app=BearerGate(_app(store), store.authenticate, ("/oauth/token", "/openapi.json")),
-            service="calendar",
-            error_format="json",
-            urls={"calendar": "/calendar"},
-            env={"CALENDAR_URL": "/calendar", "CALENDAR_TOKEN_URL": "/calendar/oauth/token"},
-            state=store,
-        )
-    ]
+    mount = rest_mount(
+        "calendar",
+        _app,
+        store,
+        check=lambda header, write: store.authenticate(header),
+        public=("/oauth/token", "/openapi.json"),
+        env={"CALENDAR_TOKEN_URL": "/calendar/oauth/token"},
+    )
+    return [mount]

@@ -3,7 +3,8 @@
 What it teaches: Bearer tokens with a read-only scope, cursor pagination with
 an ``updated_since`` filter for incremental syncs, idempotent writes
 (``Idempotency-Key`` and upsert by email), signed webhooks with retries, one
-JSON error shape, and a rich OpenAPI 3.1 document at ``/crm/openapi.json``.
+JSON error shape, a rich OpenAPI 3.1 document at ``/crm/openapi.json``, and a
+built-in ("native") connector to the mail service under ``/crm/apps``.
 Users' documentation: ``docs/sandbox/crm.md``. The data lives in
 :class:`~apinotebook.sandbox._crm_store.CrmStore`, which ``sb.state("crm")``
 returns.
@@ -11,368 +12,60 @@ returns.
 
 from __future__ import annotations
 
-import json
-import math
 from functools import lru_cache
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from starlette.datastructures import Headers
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import Receive, Scope, Send
 
 from apinotebook.sandbox._context import Mount, SandboxContext
-from apinotebook.sandbox._crm_store import EVENTS, CrmError, CrmStore, Record
+from apinotebook.sandbox._crm_models import (
+    COMPANY_WRITE,
+    CREATE,
+    WRITE,
+    App,
+    AppDetails,
+    AppSettingsIn,
+    Company,
+    CompanyIn,
+    CompanyPatch,
+    Contact,
+    ContactEvent,
+    ContactIn,
+    ContactPatch,
+    Listing,
+    Page,
+    Webhook,
+    WebhookDelivery,
+    WebhookIn,
+    errors,
+)
+from apinotebook.sandbox._crm_store import EVENTS, CrmStore, Record
+from apinotebook.sandbox._rest import ApiError, make_app, rest_mount, store_of
 
-__all__ = ["CrmApp", "build", "create_app"]
-
-PUBLIC_PATHS = frozenset({"/openapi.json"})
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+__all__ = ["Contact", "ContactIn", "CrmStore", "build"]
 
 
 def build(ctx: SandboxContext) -> list[Mount]:
-    """Build the CRM for a sandbox: one mount at ``/crm``."""
-    store = CrmStore.from_context(ctx)
-    return [
-        Mount(
-            prefix="/crm",
-            app=create_app(store),
-            service="crm",
-            error_format="json",
-            urls={"crm": "/crm"},
-            env={"CRM_URL": "/crm"},
-            state=store,
-        )
-    ]
-
-
-# -- schemas ------------------------------------------------------------------------
-
-
-def _no_default(schema: dict[str, Any]) -> None:
-    schema.pop("default", None)
-
-
-def _optional() -> Any:
-    """A PATCH field: may be left out, but not sent as ``null``."""
-    return Field(default=None, json_schema_extra=_no_default)
-
-
-T = TypeVar("T")
-Stage = Literal["lead", "prospect", "customer", "churned"]
-Event = Literal["contact.created", "contact.updated", "contact.deleted"]
-CustomValue = str | int | float | bool | None
-EMAIL_TEXT = "Any non-empty text: the CRM does not check the format (real ones rarely do)."
-Email = Annotated[str, Field(min_length=1, max_length=320, pattern=r"\S", description=EMAIL_TEXT)]
-Name = Annotated[str, Field(max_length=200)]
-Tag = Annotated[str, Field(min_length=1, max_length=50)]
-CompanyId = Annotated[str, Field(pattern=r"^co_\d+$", examples=["co_0042"])]
-Url = Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)]
-
-
-_EXAMPLE: dict[str, Any] = {"first_name": "Ada", "email": "ada.lee@example.com", "tags": ["vip"]}
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("custom_fields", mode="before", check_fields=False)
-    @classmethod
-    def _scalar_values(cls, value: Any) -> Any:
-        """One clear message instead of one per member of the value union."""
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if isinstance(item, dict | list) or item in (math.inf, -math.inf) or item != item:
-                    raise ValueError(
-                        f"custom field {key!r} is {json.dumps(item)[:40]}; values must be text, "
-                        "a finite number, true/false or null"
-                    )
-        return value
-
-
-class ContactIn(_Input):
-    """A whole contact, as created by POST or replaced by PUT."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
-
-    first_name: Name = ""
-    last_name: Name = ""
-    email: Email
-    phone: str | None = None
-    title: str | None = None
-    company_id: CompanyId | None = None
-    lifecycle_stage: Stage = "lead"
-    tags: list[Tag] = Field(default_factory=list)
-    custom_fields: dict[str, CustomValue] = Field(default_factory=dict)
-
-
-class ContactPatch(_Input):
-    """Some fields of a contact; the ones left out keep their values."""
-
-    first_name: Name = _optional()
-    last_name: Name = _optional()
-    email: Email = _optional()
-    phone: str | None = None
-    title: str | None = None
-    company_id: CompanyId | None = None
-    lifecycle_stage: Stage = _optional()
-    tags: list[Tag] = _optional()
-    custom_fields: dict[str, CustomValue] = _optional()
-
-
-class Contact(BaseModel):
-    """A contact as the CRM returns it."""
-
-    id: str = Field(examples=["c_000123"])
-    first_name: str
-    last_name: str
-    email: str
-    phone: str | None
-    title: str | None
-    company_id: str | None
-    lifecycle_stage: Stage
-    tags: list[str]
-    custom_fields: dict[str, CustomValue]
-    created_at: str = Field(description="RFC 3339 UTC, millisecond precision.")
-    updated_at: str = Field(description="RFC 3339 UTC; lists are ordered by it, then by id.")
-
-
-class CompanyIn(_Input):
-    """A whole company, as created by POST or replaced by PUT."""
-
-    name: Annotated[str, Field(min_length=1, max_length=200, examples=["Acme Labs"])]
-    domain: str | None = None
-    city: str | None = None
-
-
-class CompanyPatch(_Input):
-    """Some fields of a company."""
-
-    name: Annotated[str, Field(min_length=1, max_length=200)] = _optional()
-    domain: str | None = None
-    city: str | None = None
-
-
-class Company(BaseModel):
-    """A company as the CRM returns it."""
-
-    id: str = Field(examples=["co_0042"])
-    name: str
-    domain: str | None
-    city: str | None
-    created_at: str
-    updated_at: str
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of a list, in ``(updated_at, id)`` order."""
-
-    data: list[T]
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page.")
-    has_more: bool
-
-
-class Listing(BaseModel, Generic[T]):
-    """A short list, not paginated."""
-
-    data: list[T]
-
-
-class WebhookIn(_Input):
-    """A subscription request."""
-
-    url: Url
-    events: list[Event] = Field(min_length=1)
-
-
-class Webhook(BaseModel):
-    """A webhook subscription."""
-
-    id: str = Field(examples=["wh_0001"])
-    url: str
-    events: list[Event]
-    created_at: str
-
-
-class WebhookDelivery(BaseModel):
-    """One event sent (or being sent) to a subscription, with every attempt."""
-
-    id: str = Field(examples=["evt_3f2a9c"])
-    url: str
-    event_type: Event
-    delivered: bool
-    attempts: list[dict[str, Any]]
-
-
-class ContactEvent(BaseModel):
-    """The body of every ``contact.*`` webhook."""
-
-    id: str
-    type: Event
-    created_at: str
-    data: dict[str, Contact]
-
-
-class ErrorDetail(BaseModel):
-    """One problem with one field."""
-
-    loc: list[str | int]
-    field: str
-    message: str
-    type: str
-
-
-class ErrorInfo(BaseModel):
-    """What went wrong."""
-
-    code: str = Field(examples=["validation_error"])
-    message: str
-    details: list[ErrorDetail] = Field(default_factory=list)
-
-
-class ErrorBody(BaseModel):
-    """Every error the CRM sends."""
-
-    error: ErrorInfo
-
-
-_ERROR_TEXT = {
-    400: "The body is not valid JSON.",
-    401: "No token, an unknown token or a revoked one.",
-    403: "The token is read-only (CRM_READONLY_TOKEN) and this is a write.",
-    404: "No such record.",
-    409: "The write conflicts with existing data.",
-    422: "A field, a query parameter or the body is invalid.",
-}
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {s: {"model": ErrorBody, "description": _ERROR_TEXT[s]} for s in statuses}
-
-
-CREATE = (400, 401, 403, 409, 422)
-WRITE = (*CREATE, 404)
-COMPANY_WRITE = (400, 401, 403, 404, 422)
-
-
-# -- errors ---------------------------------------------------------------------------
-
-
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    details: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    """The one error shape: ``{"error": {"code", "message", "details"}}``."""
-    payload = {"error": {"code": code, "message": message, "details": details or []}}
-    return JSONResponse(payload, status_code=status, headers=headers)
-
-
-def _detail(err: Any) -> dict[str, Any]:
-    loc = [x if isinstance(x, int) else str(x) for x in err.get("loc", ())]
-    field = ".".join(str(x) for x in loc[1:]) or (str(loc[0]) if loc else "")
-    kind = str(err.get("type", "invalid"))
-    message = str(err.get("msg", "invalid"))
-    if kind == "extra_forbidden":
-        name = str(loc[-1]) if loc else ""
-        message = f"unknown field {name!r}"
-        if name in ("id", "created_at", "updated_at"):
-            message += ": it is read-only, leave it out of the body"
-    elif kind == "value_error":
-        message = str((err.get("ctx") or {}).get("error", message))
-    elif kind == "missing" and loc == ["body"]:
-        message = "a JSON request body is required"
-    elif loc == ["body"] and isinstance(err.get("input"), bytes | bytearray):
-        kind = "content_type"
-        message = "send the body as JSON with the header Content-Type: application/json"
-    elif loc == ["body"] and kind in ("model_attributes_type", "model_type", "dict_type"):
-        message = "the body must be a JSON object"
-    return {"loc": loc, "field": field, "message": message, "type": kind}
-
-
-async def _on_validation(request: Request, exc: Exception) -> Response:
-    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    first = errors[0] if errors else {}
-    if first.get("type") == "json_invalid":
-        reason = (first.get("ctx") or {}).get("error", "invalid JSON")
-        position = first["loc"][-1] if len(first.get("loc", ())) > 1 else 0
-        return error_response(
-            400,
-            "malformed_json",
-            f"The body is not valid JSON: {reason} (at character {position}).",
-        )
-    details = [_detail(e) for e in errors]
-    shown = "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['message']}" for d in details[:3])
-    more = f" (and {len(details) - 3} more)" if len(details) > 3 else ""
-    return error_response(422, "validation_error", f"Invalid request: {shown}{more}.", details)
-
-
-async def _on_crm_error(request: Request, exc: Exception) -> Response:
-    if not isinstance(exc, CrmError):  # pragma: no cover - registered for CrmError only
-        raise exc
-    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
-
-
-async def _on_http_error(request: Request, exc: Exception) -> Response:
-    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
-    path, root = request.url.path, request.scope.get("root_path", "")
-    code, message = {
-        400: ("malformed_json", "The body could not be read as JSON: it is not UTF-8 text."),
-        404: ("not_found", f"No endpoint at {path}. The API is described at {root}/openapi.json."),
-        405: ("method_not_allowed", f"{request.method} is not allowed on {path}."),
-    }.get(status, ("http_error", str(getattr(exc, "detail", "") or "error")))
-    return error_response(status, code, message, headers=getattr(exc, "headers", None))
-
-
-async def _on_unexpected(request: Request, exc: Exception) -> Response:
-    return error_response(500, "internal_error", f"Internal error: {type(exc).__name__}.")
-
-
-_STORE_KEY = "apinotebook.crm.store"
-
-
-class CrmApp:
-    """The CRM for one store: checks the Bearer token, then runs the shared FastAPI app.
-
-    The token is checked here, before anything reads the body: FastAPI parses
-    a JSON body before it solves dependencies, so a dependency would answer
-    422 to an unauthenticated request with a bad body. A gateway in front of a
-    real API answers 401 first, and so does this. The FastAPI app is built
-    on the first request, once per process, and shared (the first build costs
-    0.1-0.2 s of pydantic and FastAPI set-up); it finds the store in the scope.
+    """Build the CRM for a sandbox: one mount at ``/crm``.
+
+    The token is checked before anything reads the body (see
+    :class:`~apinotebook.sandbox._rest.BearerGate`); the FastAPI app behind it
+    is built on the first request, once per process, and shared.
     """
-
-    def __init__(self, store: CrmStore) -> None:
-        self.store = store
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one request (ASGI)."""
-        app = _shared_app()
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        scope[_STORE_KEY] = self.store
-        root: str = scope.get("root_path", "")
-        path: str = scope["path"]
-        if path.removeprefix(root) not in PUBLIC_PATHS:
-            write = scope["method"] not in READ_METHODS
-            try:
-                self.store.authorize(Headers(scope=scope).get("authorization", ""), write=write)
-            except CrmError as exc:
-                response = error_response(exc.status, exc.code, exc.message, headers=exc.headers)
-                await response(scope, receive, send)
-                return
-        await app(scope, receive, send)
+    store = CrmStore.from_context(ctx)
+    mount = rest_mount(
+        "crm",
+        _shared_app,
+        store,
+        check=lambda header, write: store.authorize(header, write=write),
+        public=("/openapi.json",),
+    )
+    return [mount]
 
 
-async def _current_store(request: Request) -> CrmStore:
-    store: CrmStore = request.scope[_STORE_KEY]
-    return store
+def _current_store(request: Request) -> CrmStore:
+    return cast(CrmStore, store_of(request))
 
 
 Store = Annotated[CrmStore, Depends(_current_store)]
@@ -405,34 +98,27 @@ Since = Annotated[str | None, Query(description=SINCE_TEXT, examples=["2025-10-0
 ContactIdPath = Annotated[str, Path(description="Contact id.", examples=["c_000123"])]
 CompanyIdPath = Annotated[str, Path(description="Company id.", examples=["co_0042"])]
 HookIdPath = Annotated[str, Path(description="Webhook id.", examples=["wh_0001"])]
-
-
-def create_app(store: CrmStore) -> CrmApp:
-    """The CRM's ASGI app over ``store`` (mounted at ``/crm`` by :func:`build`)."""
-    return CrmApp(store)
+AppIdPath = Annotated[str, Path(description="Connector id.", examples=["mail"])]
 
 
 @lru_cache(maxsize=1)
 def _shared_app() -> FastAPI:
-    app = FastAPI(
+    router = APIRouter()
+    for part in (_contacts(), _companies(), _webhooks(), _apps()):
+        router.include_router(part)
+    app = make_app(
+        router,
         title="apinotebook CRM",
-        version="1.0.0",
         description=DESCRIPTION,
-        openapi_url=None,
-        docs_url=None,
-        redoc_url=None,
+        openapi_url=None,  # served by _openapi_route, with servers and security
+        responses={},  # each operation lists its own errors
         openapi_tags=[
             {"name": "contacts", "description": "People, keyed by id and by email."},
             {"name": "companies", "description": "Organisations contacts belong to."},
             {"name": "webhooks", "description": "Signed contact.* events, retried on failure."},
+            {"name": "apps", "description": "Built-in connectors: switch one on and it syncs."},
         ],
     )
-    app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_exception_handler(CrmError, _on_crm_error)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(Exception, _on_unexpected)
-    for router in (_contacts(), _companies(), _webhooks()):
-        app.include_router(router)
     for event in EVENTS:
         _document_event(app, event)
     _openapi_route(app)
@@ -440,10 +126,10 @@ def _shared_app() -> FastAPI:
 
 
 def _op(
-    operation_id: str, summary: str, model: Any, *errors: int, status: int = 200, **extra: Any
+    operation_id: str, summary: str, model: Any, *codes: int, status: int = 200, **extra: Any
 ) -> dict[str, Any]:
     """Keyword arguments for a route decorator."""
-    responses = {**extra.pop("responses", {}), **_errors(*errors)}
+    responses = {**extra.pop("responses", {}), **errors(*codes)}
     kind = {"response_class": Response} if model is None else {"response_model": model}
     base = {"operation_id": operation_id, "summary": summary, "status_code": status}
     return {**base, **kind, **extra, "responses": responses}
@@ -520,7 +206,7 @@ def _contacts() -> APIRouter:
         """Idempotent: 201 if created, 200 if updated; an unchanged contact keeps `updated_at`."""
         fields = body.model_dump(exclude_unset=True)
         if "email" in fields and fields["email"].strip().lower() != email.strip().lower():
-            raise CrmError.invalid(
+            raise ApiError.invalid(
                 "body", "email", "must match the email in the path, or be left out"
             )
         row, new = store.upsert_contact(email, fields)
@@ -642,6 +328,30 @@ def _webhooks() -> APIRouter:
     async def list_deliveries(store: Store, webhook_id: HookIdPath) -> Response:
         """The last 100 events for this subscription, with each attempt's status."""
         return JSONResponse({"data": store.deliveries(webhook_id)})
+
+    return router
+
+
+def _apps() -> APIRouter:
+    router = APIRouter(prefix="/apps", tags=["apps"])
+
+    @router.get("", **_op("listApps", "List built-in connectors", Listing[App], 401))
+    async def list_apps(store: Store) -> Response:
+        """The connectors the CRM ships, and whether each is on."""
+        return JSONResponse({"data": store.apps()})
+
+    @router.get("/{app_id}", **_op("getApp", "A connector's status and log", AppDetails, 401, 404))
+    async def get_app(store: Store, app_id: AppIdPath) -> Response:
+        """Settings, counts since it was switched on, the last errors and recent activity."""
+        return JSONResponse(store.get_app(app_id))
+
+    update = _op("updateApp", "Switch a connector on or off", AppDetails, *WRITE)
+
+    @router.put("/{app_id}", **update)
+    async def update_app(store: Store, app_id: AppIdPath, body: AppSettingsIn) -> Response:
+        """`enabled: true` copies every contact now, then each change; 409 if not served."""
+        settings = store.configure_app(app_id, enabled=body.enabled, list_name=body.list_name)
+        return JSONResponse(settings)
 
     return router
 

@@ -13,7 +13,7 @@ from requests import Session
 from zeep.helpers import serialize_object
 from zeep.transports import Transport
 
-from apinotebook.sandbox import Sandbox, SandboxContext, _runner
+from apinotebook.sandbox import Sandbox, SandboxContext
 from apinotebook.sandbox._context import credentials
 from apinotebook.sandbox._seed import people
 from apinotebook.sandbox._webhooks import WebhookDispatcher
@@ -25,12 +25,8 @@ SEED, CONTACTS, COMPANIES = 7, 300, 20
 
 @pytest.fixture(scope="module")
 def sb():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_runner, "SERVICES", ("billing",))
-        with Sandbox(
-            services=("billing",), seed=SEED, contacts=CONTACTS, companies=COMPANIES
-        ) as box:
-            yield box
+    with Sandbox(services=("billing",), seed=SEED, contacts=CONTACTS, companies=COMPANIES) as box:
+        yield box
 
 
 @pytest.fixture(scope="module")
@@ -195,16 +191,12 @@ def test_data_is_deterministic_per_seed():
 
 def test_same_seed_same_answers_over_the_wire(sb, client):
     body = serialize_object(client.service.ListInvoices(page=2, pageSize=5))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_runner, "SERVICES", ("billing",))
-        with Sandbox(
-            services=("billing",), seed=SEED, contacts=CONTACTS, companies=COMPANIES
-        ) as other:
-            session = Session()
-            session.auth = (sb.credentials["BILLING_USERNAME"], sb.credentials["BILLING_PASSWORD"])
-            again = zeep.Client(other.env["BILLING_WSDL"], transport=Transport(session=session))
-            assert serialize_object(again.service.ListInvoices(page=2, pageSize=5)) == body
-            session.close()
+    with Sandbox(services=("billing",), seed=SEED, contacts=CONTACTS, companies=COMPANIES) as other:
+        session = Session()
+        session.auth = (sb.credentials["BILLING_USERNAME"], sb.credentials["BILLING_PASSWORD"])
+        again = zeep.Client(other.env["BILLING_WSDL"], transport=Transport(session=session))
+        assert serialize_object(again.service.ListInvoices(page=2, pageSize=5)) == body
+        session.close()
 
 
 def test_build_is_cheap_and_lazy():

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from apinotebook import ConfigError
 from apinotebook._signing import SignatureError, verify
-from apinotebook.sandbox import Mount, Sandbox, SandboxContext, _runner
+from apinotebook.sandbox import Mount, Sandbox, SandboxContext
 from apinotebook.sandbox._context import credentials
 from apinotebook.sandbox._seed import EPOCH
 from apinotebook.sandbox._webhooks import WebhookDispatcher
@@ -30,12 +30,9 @@ TTL = 600
 
 @contextlib.contextmanager
 def _sandbox() -> Iterator[Sandbox]:
-    with pytest.MonkeyPatch.context() as mp:
-        if "calendar" not in _runner.SERVICES:  # until the service is registered
-            mp.setattr(_runner, "SERVICES", (*_runner.SERVICES, "calendar"))
-        options = {"calendar": {"token_ttl": TTL}}
-        with Sandbox(services=("calendar",), seed=2, options=options) as box:
-            yield box
+    options = {"calendar": {"token_ttl": TTL}}
+    with Sandbox(services=("calendar",), seed=2, options=options) as box:
+        yield box
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +42,16 @@ def sb():
         yield box
 
 
+@pytest.fixture(scope="module")
+def untouched():
+    """Its events stay the seed's: the tests that use it only read, or revoke tokens."""
+    with _sandbox() as box:
+        yield box
+
+
 @pytest.fixture
 def fresh():
-    """A sandbox of one's own, for tests that count or revoke."""
+    """A sandbox of one's own, for a test that deletes events and expires sync tokens."""
     with _sandbox() as box:
         yield box
 
@@ -73,8 +77,9 @@ def api(sb):
 
 
 @pytest.fixture
-def own(fresh):
-    with _client(fresh) as client:
+def own(untouched):
+    """A client of ``untouched`` with a token of its own."""
+    with _client(untouched) as client:
         yield client
 
 
@@ -205,8 +210,8 @@ def test_auth_comes_before_the_body(sb):
     assert _error(r, 401)["code"] == "unauthenticated"
 
 
-def test_expired_and_revoked_tokens_get_401(fresh, own):
-    sb, api = fresh, own
+def test_expired_and_revoked_tokens_get_401(untouched, own):
+    sb, api = untouched, own
     state = sb.state("calendar")
     assert api.get("/calendars").status_code == 200
     state.clock = lambda: time.time() + TTL + 1
@@ -224,18 +229,18 @@ def test_expired_and_revoked_tokens_get_401(fresh, own):
 
 
 @pytest.mark.parametrize("method", ["basic", "post"])
-def test_the_package_auth_flow_refreshes_after_revocation(fresh, method):
+def test_the_package_auth_flow_refreshes_after_revocation(untouched, method):
     from apinotebook.auth import OAuth2ClientCredentials
 
     auth = OAuth2ClientCredentials(
-        fresh.env["CALENDAR_TOKEN_URL"],
-        fresh.env["CALENDAR_CLIENT_ID"],
-        fresh.env["CALENDAR_CLIENT_SECRET"],
+        untouched.env["CALENDAR_TOKEN_URL"],
+        untouched.env["CALENDAR_CLIENT_ID"],
+        untouched.env["CALENDAR_CLIENT_SECRET"],
         auth_method=method,
     )
-    with httpx.Client(base_url=fresh.urls["calendar"], auth=auth) as client:
+    with httpx.Client(base_url=untouched.urls["calendar"], auth=auth) as client:
         assert client.get("/calendars").status_code == 200
-        fresh.state("calendar").revoke_all_tokens()
+        untouched.state("calendar").revoke_all_tokens()
         assert client.get("/calendars").status_code == 200
     assert auth.fetches == 2
 
@@ -346,20 +351,20 @@ def test_unknown_sync_tokens_get_410(api, tamper):
     assert _error(r, 410)["code"] == "sync_token_expired"
 
 
-def test_expired_sync_tokens_get_410(fresh, own):
-    sb, api = fresh, own
-    state = sb.state("calendar")
-    token = _all(api)[1]["nextSyncToken"]
-    state.max_tombstones = 1
-    ids = [e["id"] for e in _all(api)[0][:2]]
-    api.delete(f"/calendars/primary/events/{ids[0]}")
-    assert api.get("/calendars/primary/events", params={"syncToken": token}).status_code == 200
-    api.delete(f"/calendars/primary/events/{ids[1]}")  # purges the first tombstone
-    r = api.get("/calendars/primary/events", params={"syncToken": token})
-    assert _error(r, 410)["code"] == "sync_token_expired"
-    token = _all(api)[1]["nextSyncToken"]
-    state.expire_sync_tokens()
-    assert api.get("/calendars/primary/events", params={"syncToken": token}).status_code == 410
+def test_expired_sync_tokens_get_410(fresh):
+    state = fresh.state("calendar")
+    with _client(fresh) as api:
+        token = _all(api)[1]["nextSyncToken"]
+        state.max_tombstones = 1
+        ids = [e["id"] for e in _all(api)[0][:2]]
+        api.delete(f"/calendars/primary/events/{ids[0]}")
+        assert api.get("/calendars/primary/events", params={"syncToken": token}).status_code == 200
+        api.delete(f"/calendars/primary/events/{ids[1]}")  # purges the first tombstone
+        r = api.get("/calendars/primary/events", params={"syncToken": token})
+        assert _error(r, 410)["code"] == "sync_token_expired"
+        token = _all(api)[1]["nextSyncToken"]
+        state.expire_sync_tokens()
+        assert api.get("/calendars/primary/events", params={"syncToken": token}).status_code == 410
 
 
 @pytest.mark.parametrize(
@@ -606,9 +611,12 @@ def test_bad_watch_bodies(api, body):
 
 def test_channel_ids_are_unique(api, receiver):
     body = {"id": "dup", "address": receiver.url}
-    assert api.post("/calendars/primary/events/watch", json=body).status_code == 200
+    opened = api.post("/calendars/primary/events/watch", json=body)
+    assert opened.status_code == 200
     r = api.post("/calendars/team/events/watch", json=body)
     assert _error(r, 409)["code"] == "channel_id_not_unique"
+    stop = {"id": "dup", "resourceId": opened.json()["resourceId"]}  # no notifications later
+    assert api.post("/channels/stop", json=stop).status_code == 204
 
 
 # -- the rest ------------------------------------------------------------------------------

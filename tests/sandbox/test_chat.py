@@ -13,7 +13,7 @@ import pytest
 
 from apinotebook import ConfigError
 from apinotebook._signing import signature_header
-from apinotebook.sandbox import Sandbox, SandboxContext, _runner
+from apinotebook.sandbox import Sandbox, SandboxContext
 from apinotebook.sandbox._context import credentials
 from apinotebook.sandbox._webhooks import WebhookDispatcher
 from apinotebook.sandbox.chat import MAX_TEXT, ChatStore, build
@@ -23,11 +23,8 @@ _names = (f"test-{n}" for n in itertools.count())
 
 @pytest.fixture(scope="module")
 def sb():
-    with pytest.MonkeyPatch.context() as mp:
-        if "chat" not in _runner.SERVICES:  # until the service is registered
-            mp.setattr(_runner, "SERVICES", (*_runner.SERVICES, "chat"))
-        with Sandbox(services=("chat",), seed=5) as box:
-            yield box
+    with Sandbox(services=("chat",), seed=5) as box:
+        yield box
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from apinotebook import ConfigError
 from apinotebook._signing import SIGNATURE_HEADER, verify
-from apinotebook.sandbox import Mount, Sandbox, SandboxContext, _runner, crm
+from apinotebook.sandbox import Mount, Sandbox, SandboxContext, crm
 from apinotebook.sandbox._context import credentials
 from apinotebook.sandbox._crm_store import CrmStore
 from apinotebook.sandbox._webhooks import WebhookDispatcher
@@ -28,17 +28,8 @@ OPERATIONS = {
     "listContacts", "createContact", "getContact", "updateContact", "replaceContact",
     "deleteContact", "upsertContactByEmail", "listCompanies", "createCompany", "getCompany",
     "updateCompany", "replaceCompany", "deleteCompany", "createWebhook", "listWebhooks",
-    "getWebhook", "deleteWebhook", "listWebhookDeliveries",
+    "getWebhook", "deleteWebhook", "listWebhookDeliveries", "listApps", "getApp", "updateApp",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _crm_registered() -> Iterator[None]:
-    """Serve the CRM through ``Sandbox(services=("crm",))`` even before it is in SERVICES."""
-    with pytest.MonkeyPatch.context() as mp:
-        if "crm" not in _runner.SERVICES:
-            mp.setattr(_runner, "SERVICES", (*_runner.SERVICES, "crm"))
-        yield
 
 
 def _start(**kwargs: Any) -> Sandbox:
@@ -63,9 +54,9 @@ def scratch() -> Iterator[Sandbox]:
     box.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def sb() -> Iterator[Sandbox]:
-    """A fresh CRM for tests that need to know every write."""
+    """A CRM of its own for tests that need to know every write they make."""
     box = _start(seed=2)
     yield box
     box.stop()
@@ -622,6 +613,8 @@ def test_messy_rate_option():
     assert CrmStore.from_context(_context(options={"crm": {"messy_rate": 0}})).messy_ids == []
     with pytest.raises(ConfigError, match="between 0 and 1"):
         CrmStore.from_context(_context(options={"crm": {"messy_rate": 2}}))
+    with pytest.raises(ConfigError, match="messy_rate"):  # a typo is not silently ignored
+        CrmStore.from_context(_context(options={"crm": {"mesy_rate": 0.1}}))
 
 
 def test_same_seed_same_data_other_seed_other_data(big):

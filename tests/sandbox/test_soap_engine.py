@@ -19,7 +19,7 @@ from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
 from apinotebook import ConfigError
-from apinotebook.sandbox import Mount, Sandbox, _runner
+from apinotebook.sandbox import Mount, Sandbox
 from apinotebook.sandbox._soap import WSDL_DIR, SoapApp, SoapAuth, SoapFaultError
 
 NS = "http://sandbox.apinotebook.dev/billing/v1"
@@ -39,10 +39,8 @@ GET_42 = f'<GetCustomer xmlns="{NS}"><customerId>CUST-00042</customerId></GetCus
 
 @pytest.fixture(scope="module")
 def sb():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_runner, "SERVICES", ("billing",))
-        with Sandbox(services=("billing",), seed=5, contacts=200, companies=20) as box:
-            yield box
+    with Sandbox(services=("billing",), seed=5, contacts=200, companies=20) as box:
+        yield box
 
 
 @pytest.fixture(scope="module")
