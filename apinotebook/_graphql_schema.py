@@ -16,6 +16,7 @@ re-running a notebook cell does not rebuild them.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
@@ -289,7 +290,7 @@ class Prepared:
         kind: ``"query"``, ``"mutation"`` or ``"subscription"``.
     """
 
-    __slots__ = ("document", "kind", "label", "operation", "operation_name", "text")
+    __slots__ = ("checked", "document", "kind", "label", "operation", "operation_name", "text")
 
     def __init__(
         self, document: DocumentNode, operation: OperationDefinitionNode, text: str
@@ -297,6 +298,8 @@ class Prepared:
         self.document = document
         self.operation = operation
         self.text = text
+        #: document problems per schema already checked: id -> (schema, problems)
+        self.checked: dict[int, tuple[GraphQLSchema, list[str]]] = {}
         self.operation_name = operation.name.value if operation.name else None
         self.kind: str = operation.operation.value
         self.label = self.operation_name or _anonymous_label(operation)
@@ -340,11 +343,25 @@ def parse_document(query: Any) -> tuple[DocumentNode, str]:
 def prepare(query: Any, operation_name: str | None = None) -> Prepared:
     """Parse ``query`` (text or ``DocumentNode``) and pick the operation to run.
 
+    Text is parsed once: the same query sent again (the common case, in a loop
+    or a paginator) reuses the parsed document and its validation result.
+
     Raises:
         QueryValidationError: the text does not parse (no request is sent).
         ConfigError: no operation, several without ``operation_name``, or an
             unknown ``operation_name``.
     """
+    if isinstance(query, str):
+        return _prepare_text(query, operation_name)
+    return _prepare(query, operation_name)
+
+
+@functools.lru_cache(maxsize=256)
+def _prepare_text(query: str, operation_name: str | None) -> Prepared:
+    return _prepare(query, operation_name)
+
+
+def _prepare(query: Any, operation_name: str | None) -> Prepared:
     document, text = parse_document(query)
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if not operations:
@@ -377,6 +394,20 @@ def unwrap(
     return query, variables, operation_name
 
 
+def prepared_errors(
+    schema: GraphQLSchema, prepared: Prepared, variables: Mapping[str, Any] | None
+) -> list[str]:
+    """:func:`validation_errors`, with the document part remembered per schema."""
+    seen = prepared.checked.get(id(schema))
+    if seen is None or seen[0] is not schema:
+        seen = prepared.checked[id(schema)] = (
+            schema,
+            format_errors(validate(schema, prepared.document)),
+        )
+    problems = seen[1]
+    return problems if problems else variable_errors(schema, prepared.operation, variables)
+
+
 def validation_errors(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -388,10 +419,20 @@ def validation_errors(
     Variables are checked (required ones present, values of the declared
     types) only when the document itself is valid and ``operation`` is given.
     """
+    problems = format_errors(validate(schema, document))
+    return problems + variable_errors(schema, operation, variables) if not problems else problems
+
+
+def variable_errors(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode | None,
+    variables: Mapping[str, Any] | None,
+) -> list[str]:
+    """Problems of the variable values against the operation's declarations."""
     from graphql.execution.values import get_variable_values
 
-    problems = format_errors(validate(schema, document))
-    if problems or operation is None or not operation.variable_definitions:
+    problems: list[str] = []
+    if operation is None or not operation.variable_definitions:
         return problems
     coerced = get_variable_values(schema, operation.variable_definitions, dict(variables or {}))
     if isinstance(coerced, list):  # a list of errors in graphql-core 3.2 and 3.3

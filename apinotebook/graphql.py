@@ -300,11 +300,11 @@ class GraphQLClient:
         return self.url
 
     def _check(self, prepared: Prepared, variables: Mapping[str, Any] | None, schema: Any) -> None:
-        from apinotebook._graphql_schema import validation_errors
+        from apinotebook._graphql_schema import prepared_errors
 
         if schema is None:
             return
-        problems = validation_errors(schema, prepared.document, prepared.operation, variables)
+        problems = prepared_errors(schema, prepared, variables)
         if problems:
             shown = "\n".join(f"  {p}" for p in problems)
             raise QueryValidationError(
