@@ -405,7 +405,38 @@ def prepared_errors(
             format_errors(validate(schema, prepared.document)),
         )
     problems = seen[1]
-    return problems if problems else variable_errors(schema, prepared.operation, variables)
+    return problems if problems else missing_variables(prepared.operation, variables)
+
+
+def missing_variables(
+    operation: OperationDefinitionNode, variables: Mapping[str, Any] | None
+) -> list[str]:
+    """Required variables (non-null, no default) that are missing or null.
+
+    This is the cheap check :meth:`GraphQLClient.execute` runs on every call;
+    coercing every value against its type costs milliseconds for a batch of
+    inputs and the server checks them anyway (``validate(query, variables)``
+    does the full check locally).
+    """
+    from graphql import NonNullTypeNode
+
+    values = variables or {}
+    problems = []
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        if (
+            isinstance(definition.type, NonNullTypeNode)
+            and definition.default_value is None
+            and values.get(name) is None
+        ):
+            loc = definition.loc
+            where = f"{loc.source.get_location(loc.start).line}:" if loc and loc.source else ""
+            column = f"{loc.source.get_location(loc.start).column}: " if loc and loc.source else ""
+            problems.append(
+                f"{where}{column}Variable '${name}' of required type "
+                f"'{print_ast(definition.type)}' was not provided."
+            )
+    return problems
 
 
 def validation_errors(

@@ -37,7 +37,7 @@ from benchmarks._harness import ROOT, quick, sandbox_process, timed
 CONTACTS = 100_000
 PAGE = 500
 BATCH = 100
-REPEAT = 3
+REPEAT = 5
 RECORDS = (0, 100_000, 1_000_000)
 UPSERT = (
     "mutation Upsert($listId: ID!, $input: [SubscriberInput!]!) {\n"

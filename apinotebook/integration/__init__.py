@@ -8,6 +8,7 @@ webhook, and reports what it did. Everything here runs without Jupyter.
 
 from apinotebook.integration._integration import Integration
 from apinotebook.integration._pipeline import Batch, classify
+from apinotebook.integration._recipe import from_recipe
 from apinotebook.integration._report import DryRunReport, DryRunRow, RunReport
 from apinotebook.integration._schedule import Scheduler, parse_interval
 from apinotebook.integration._state import DeadLetter, StateStore
@@ -24,5 +25,6 @@ __all__ = [
     "StateStore",
     "WebhookReceiver",
     "classify",
+    "from_recipe",
     "parse_interval",
 ]

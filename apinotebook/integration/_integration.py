@@ -24,6 +24,7 @@ See :mod:`apinotebook.integration._pipeline` for the delivery guarantees.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -43,7 +44,9 @@ from apinotebook.integration._pipeline import (
     SourceSpec,
     _Item,
     _Work,
+    is_stale,
 )
+from apinotebook.integration._prefetch import prefetch
 from apinotebook.integration._progress import Progress, make_progress
 from apinotebook.integration._report import DryRunReport, DryRunRow, RunReport
 from apinotebook.integration._schedule import Scheduler
@@ -57,7 +60,9 @@ log = logging.getLogger("apinotebook.integration")
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: which integration the current thread is running for (to collect its exchanges)
-_active = threading.local()
+_active: contextvars.ContextVar[Integration | None] = contextvars.ContextVar(
+    "apinotebook_integration", default=None
+)
 
 
 class Integration:
@@ -72,6 +77,8 @@ class Integration:
             ``"log"``, ``None``, or a callable taking the :class:`RunReport`.
         history_size: how many API exchanges of this integration's runs to keep
             in :attr:`history`.
+        read_ahead: records the source may read ahead in a thread while the
+            destination writes, so their waits overlap (0 turns it off).
     """
 
     def __init__(
@@ -81,6 +88,7 @@ class Integration:
         state: str | Path | StateStore | None = None,
         progress: str | Progress | None = "auto",
         history_size: int = 200,
+        read_ahead: int = 1000,
     ) -> None:
         self.name = check_name(name)
         if isinstance(state, StateStore):
@@ -100,6 +108,9 @@ class Integration:
         self._extract: Callable[[Any], Any] | None = None
         #: the API exchanges made by this integration's runs
         self.history = History(maxlen=history_size)
+        #: records read ahead from the source while the destination writes (0: off)
+        self.read_ahead = read_ahead
+        self._closers: list[Callable[[], None]] = []
         self.last_report: RunReport | None = None
         shared_history.subscribe(self._collect)
 
@@ -192,7 +203,7 @@ class Integration:
         return self._source, dest
 
     def _collect(self, exchange: Any) -> None:
-        if getattr(_active, "integration", None) is self:
+        if _active.get() is self:
             self.history.append(exchange)
 
     def _pipeline(self, report: RunReport, progress: Any) -> Pipeline:
@@ -201,12 +212,11 @@ class Integration:
         original = dest.fn
 
         def tracked(batch: Batch) -> Any:
-            previous = getattr(_active, "integration", None)  # run() marks its own thread too
-            _active.integration = integration
+            token = _active.set(integration)  # worker threads do not inherit the context
             try:
                 return original(batch)
             finally:
-                _active.integration = previous
+                _active.reset(token)
 
         spec = DestinationSpec(
             tracked, dest.batch_size, dest.concurrency, dest.retries, dest.backoff, dest.name
@@ -248,13 +258,15 @@ class Integration:
             raise FatalIntegrationError(f"{self.name} is already running; wait for it to finish")
         report = RunReport(self.name, trigger=trigger)
         try:
-            _active.integration = self
+            active = _active.set(self)
             pipeline = self._pipeline(report, mode)
             since = self.store.cursor()
             report.cursor_before = since
             report.run_id = self.store.start_run()
             try:
                 records = self._read(pipeline.source, since)
+                if self.read_ahead:
+                    records = prefetch(records, size=self.read_ahead)
                 final = pipeline.run(records, advance_cursor=True, limit=limit)
                 if final is not None and limit is None:
                     self.store.commit([], cursor=final, advance=True)
@@ -280,7 +292,7 @@ class Integration:
                 log.info("%s", report.summary())
             return report
         finally:
-            _active.integration = None
+            _active.reset(active)
             self._run_lock.release()
 
     def _read(self, source: SourceSpec | None, since: Any) -> Iterable[Any]:
@@ -300,7 +312,7 @@ class Integration:
         since = self.store.cursor()
         report = DryRunReport(self.name, since)
         t0 = time.perf_counter()
-        _active.integration = self
+        active = _active.set(self)
         try:
             records = []
             for record in self._read(source, since):
@@ -311,7 +323,7 @@ class Integration:
             seen = self.store.seen_fingerprints(k for _, k, _ in keyed)
             for record, key, cursor in keyed:
                 fp = source.fingerprint(record, cursor)
-                if seen.get(key) == fp:
+                if is_stale(fp, seen.get(key)):
                     report.rows.append(DryRunRow(key, "duplicate", record, None))
                     continue
                 try:
@@ -324,7 +336,7 @@ class Integration:
                 status = "filtered" if mapped is None else "would write"
                 report.rows.append(DryRunRow(key, status, record, mapped))
         finally:
-            _active.integration = None
+            _active.reset(active)
         report.duration = time.perf_counter() - t0
         return report
 
@@ -372,7 +384,7 @@ class Integration:
         letters = self.store.dead_letters()
         report = RunReport(self.name, trigger="replay")
         with self._run_lock:
-            _active.integration = self
+            active = _active.set(self)
             try:
                 pipeline = self._pipeline(report, mode)
                 dest = pipeline.dest
@@ -380,8 +392,19 @@ class Integration:
                     chunk = letters[start : start + dest.batch_size]
                     report.read += len(chunk)
                     items: list[tuple[DeadLetter, _Item]] = []
+                    seen = self.store.seen_fingerprints(
+                        letter.key for letter in chunk if letter.key
+                    )
                     for letter in chunk:
                         fp = self._fingerprint_of(letter)
+                        newest = seen.get(letter.key or "")
+                        if fp != newest and is_stale(fp, newest):
+                            # a newer version was delivered since: sending this one would undo it
+                            self.store.resolve_dead_letter(
+                                letter.id, error=None, status="superseded"
+                            )
+                            report.skipped_duplicate += 1
+                            continue
                         try:
                             mapped = pipeline.transform(letter.payload)
                         except Exception as exc:  # noqa: BLE001 - stays a dead letter
@@ -419,7 +442,7 @@ class Integration:
                     report.batches += 1
                 report.finish("partial" if report.failed else "ok")
             finally:
-                _active.integration = None
+                _active.reset(active)
         self.last_report = report
         return report
 
@@ -549,7 +572,7 @@ class Integration:
                 records.append(extracted)
         report = RunReport(self.name, trigger="webhook")
         with self._run_lock:
-            _active.integration = self
+            active = _active.set(self)
             try:
                 report.run_id = self.store.start_run()
                 pipeline = self._pipeline(report, "log")
@@ -563,7 +586,7 @@ class Integration:
                     self.store.finish_run(report.run_id, report.status, report.to_dict())
                     self.last_report = report
             finally:
-                _active.integration = None
+                _active.reset(active)
         self.store.mark_events(ids, "processed")
         return report
 
@@ -599,9 +622,16 @@ class Integration:
             self._processor.join(30)
             self._processor = None
 
+    def on_close(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` when the integration is closed (e.g. a client's ``close``)."""
+        self._closers.append(fn)
+
     def close(self) -> None:
-        """Stop triggers, detach from the shared history and close the state file."""
+        """Stop triggers, close what was registered, detach from history, close the state."""
         self.stop()
+        for fn in reversed(self._closers):
+            fn()
+        self._closers.clear()
         shared_history.unsubscribe(self._collect)
         self.store.close()
 

@@ -30,6 +30,7 @@ bad records are isolated and dead-lettered, so good records still arrive.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -42,6 +43,7 @@ from apinotebook._exceptions import (
     FatalIntegrationError,
     GraphQLError,
     HTTPStatusError,
+    ResponseError,
     SchemaError,
     SoapFault,
     TransportError,
@@ -82,10 +84,28 @@ class SourceSpec:
         )
 
     def fingerprint(self, record: Any, cursor: Any) -> str:
-        """The version of a record: its cursor value, or a hash of its content."""
+        """The version of a record: ``v:`` + its cursor as JSON, or ``h:`` + a content hash."""
         if cursor is not None:
-            return str(cursor)
-        return hashlib.blake2b(dumps(record).encode(), digest_size=12).hexdigest()
+            return "v:" + dumps(cursor)
+        return "h:" + hashlib.blake2b(dumps(record).encode(), digest_size=12).hexdigest()
+
+
+def is_stale(fingerprint: str, stored: str | None) -> bool:
+    """Whether a record with ``fingerprint`` is the delivered version or older.
+
+    Versions from a cursor compare by value (a late webhook event or an old
+    dead letter must never overwrite newer data); content hashes only match.
+    """
+    if stored is None:
+        return False
+    if fingerprint == stored:
+        return True
+    if fingerprint.startswith("v:") and stored.startswith("v:"):
+        try:
+            return bool(json.loads(fingerprint[2:]) < json.loads(stored[2:]))
+        except (TypeError, ValueError):
+            return False
+    return False
 
 
 @dataclass
@@ -183,10 +203,11 @@ def classify(exc: BaseException) -> ErrorClass:
     """Fatal, transient or record-level: how a failed batch is handled."""
     if isinstance(exc, FatalIntegrationError | ConfigError | SchemaError):
         return "fatal"
+    exchange = getattr(exc, "exchange", None)
+    status = getattr(exchange, "status", 0) or 0
+    if isinstance(exc, ResponseError) and status in (401, 403):
+        return "fatal"  # whatever the body says (a SOAP Fault on a 401 too)
     if isinstance(exc, HTTPStatusError):
-        status = exc.status or 0
-        if status in (401, 403):
-            return "fatal"
         return "transient" if status == 429 or status >= 500 else "record"
     if isinstance(exc, GraphQLError):
         codes = {str((e.get("extensions") or {}).get("code", "")).upper() for e in exc.errors}
@@ -363,6 +384,11 @@ class Pipeline:
             nonlocal next_commit, fatal
             while next_commit in done:
                 work = done.pop(next_commit)
+                if work.fatal is not None and fatal is None:
+                    fatal = work.fatal
+                if fatal is not None:  # the run stops: this batch and later ones change nothing
+                    next_commit += 1
+                    continue
                 t0 = time.perf_counter()
                 handled = [(i.key, i.fp) for i in work.delivered] + work.side
                 handled += [(d["key"], d["fingerprint"]) for d in work.dead if d.get("key")]
@@ -388,8 +414,6 @@ class Pipeline:
                 report.batches += 1
                 report.steps["destination"] += work.latency
                 report.sample(work.latency)
-                if work.fatal is not None and fatal is None:
-                    fatal = work.fatal
                 next_commit += 1
             self._tick()
 
@@ -462,7 +486,11 @@ class Pipeline:
                 seen = store.seen_fingerprints(last)
                 fresh: list[tuple[Any, str, str, Any]] = []
                 for index, (record, key, fp, cursor) in enumerate(chunk):
-                    if last[key] != index or seen.get(key) == fp or inflight_keys.get(key) == fp:
+                    if (
+                        last[key] != index
+                        or is_stale(fp, seen.get(key))
+                        or inflight_keys.get(key) == fp
+                    ):
                         report.skipped_duplicate += 1
                         continue
                     fresh.append((record, key, fp, cursor))

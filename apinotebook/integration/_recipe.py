@@ -262,7 +262,7 @@ def from_recipe(
     def act(batch: Any) -> Any:
         if "graphql" in action:
             variables = {
-                k: list(batch) if v == "$batch" else v
+                k: list(batch) if v == "$batch" else _env(v)
                 for k, v in action.get("variables", {}).items()
             }
             exchange = dest.execute(action["graphql"], variables=variables).raise_for_status()
@@ -284,5 +284,7 @@ def from_recipe(
 
     sync.source(key=trigger.get("key", "id"), cursor=trigger.get("cursor"))(poll)
     sync.destination(batch_size=int(action.get("batch_size", 100)))(act)
+    for client in connections.values():
+        sync.on_close(client.close)
     sync.recipe = data  # type: ignore[attr-defined]
     return sync

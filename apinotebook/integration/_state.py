@@ -137,6 +137,7 @@ class StateStore:
             with self._lock:
                 self._connect().executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise ConfigError(
                 f"cannot open the integration state at {self.path!r}: {exc}. "
                 "Is it an apinotebook state file? Use another path or delete it."
@@ -310,13 +311,15 @@ class StateStore:
             for r in rows
         ]
 
-    def resolve_dead_letter(self, letter_id: int, *, error: str | None) -> None:
-        """Mark a replayed dead letter resolved, or count one more failed attempt."""
+    def resolve_dead_letter(
+        self, letter_id: int, *, error: str | None, status: str = "resolved"
+    ) -> None:
+        """Mark a replayed dead letter ``status`` (resolved, superseded), or count a failure."""
         with self._tx() as db:
             if error is None:
                 db.execute(
-                    "UPDATE dead_letters SET status = 'resolved', updated_at = ? WHERE id = ?",
-                    (time.time(), letter_id),
+                    "UPDATE dead_letters SET status = ?, updated_at = ? WHERE id = ?",
+                    (status, time.time(), letter_id),
                 )
             else:
                 db.execute(

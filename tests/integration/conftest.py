@@ -1,0 +1,24 @@
+"""Close every Integration a test creates (its SQLite connections and threads)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from apinotebook.integration import Integration
+
+
+@pytest.fixture(autouse=True)
+def close_integrations(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    created: list[Integration] = []
+    original = Integration.__init__
+
+    def tracking_init(self: Integration, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        created.append(self)
+
+    monkeypatch.setattr(Integration, "__init__", tracking_init)
+    yield
+    for integration in created:
+        integration.close()
