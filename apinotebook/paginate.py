@@ -221,7 +221,7 @@ class _Pager:
             self._per_page = len(items)
             if self.paginator is None:
                 self.paginator = detect_paginator(exchange, items, self.request)
-                logger.info(
+                logger.debug(
                     "paginate %s %s: detected %r from the first page",
                     exchange.method,
                     mask_url(exchange.url),

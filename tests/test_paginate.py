@@ -267,7 +267,7 @@ def test_detection_is_recorded_and_logged(caplog):
     api, _ = client(slack_api)
     pages = api.paginate("/items")
     assert pages.paginator is None and pages.paginator_name is None  # nothing fetched yet
-    with caplog.at_level(logging.INFO, logger="apinotebook.paginate"):
+    with caplog.at_level(logging.DEBUG, logger="apinotebook.paginate"):
         next(pages)
     assert "response_metadata.next_cursor" in repr(pages.paginator)
     assert "detected JSONResponseCursorPaginator" in caplog.text

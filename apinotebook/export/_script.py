@@ -437,15 +437,19 @@ def render(selection: Selection, target: str) -> Module:
 def docstring(module: Module, source: Path, environment: list[str], out_name: str) -> str:
     """The module docstring: where it came from and how to run it."""
     sel = module.selection
-    title = sel.notebook.title or f"The {source.stem} integration"
+    title = (sel.notebook.title or f"The {source.stem} integration").rstrip()
+    if not title.endswith((".", "!", "?")):
+        title += "."  # a summary line is a sentence (pydocstyle D415)
     run = f"python {out_name}"
     if module.target == "script":
-        secret = sel.webhook.secret_env or "WEBHOOK_SECRET"
         commands = [
             f"{run} run                 # once: read, map, deliver, checkpoint",
             f"{run} run --dry-run --limit 20",
             f"{run} schedule --every 5m # or --cron '*/5 * * * *'",
-            f"{run} serve --port 8765 --secret-env {secret}",
+        ]
+        if sel.webhook.secret_env:  # only notebooks that receive webhooks
+            commands.append(f"{run} serve --port 8765 --secret-env {sel.webhook.secret_env}")
+        commands += [
             f"{run} replay              # retry the dead letters",
             f"{run} status --json",
         ]

@@ -152,7 +152,7 @@ def test_result_and_header(tmp_path: Path) -> None:
     assert [c.index for c in result.dropped] == [3]
     assert "demo.py" in repr(result)
     head = result.path.read_text().split('"""')[1]
-    assert head.startswith("Demo sync\n\nExported from nb.ipynb by apinotebook 0.1.0")
+    assert head.startswith("Demo sync.\n\nExported from nb.ipynb by apinotebook 0.1.0")
     assert "python demo.py run" in head and "python demo.py status --json" in head
     assert "pip install apinotebook" in head
 
