@@ -120,6 +120,8 @@ function render({ model, el }) {
   const pickerInput = h("input", { class: "apn-search apn-picker-input", type: "search",
     placeholder: `Search ${info.operations.toLocaleString()} operations: id, path, summary…` });
   const pickerCount = h("span", { class: "apn-muted" });
+  // the list says which search it shows (data-query), and aria-busy while a newer one is
+  // on its way: stale replies are dropped, so the list never shows an older search
   const dropdown = h("div", { class: "apn-results apn-dropdown", hidden: true });
   let searchSeq = 0;
   let shown = [];
@@ -132,8 +134,16 @@ function render({ model, el }) {
 
   async function search(offset = 0) {
     const seq = ++searchSeq;
-    const reply = await request("operations", { query: pickerInput.value, offset, limit: PICKER_PAGE });
-    if (seq !== searchSeq) return; // a newer search is on its way
+    const query = pickerInput.value;
+    dropdown.setAttribute("aria-busy", "true");
+    let reply;
+    try {
+      reply = await request("operations", { query, offset, limit: PICKER_PAGE });
+    } finally {
+      if (seq === searchSeq) dropdown.removeAttribute("aria-busy");
+    }
+    if (seq !== searchSeq) return; // a newer search is on its way, or the picker closed
+    dropdown.dataset.query = query;
     if (offset === 0) {
       shown = [];
       dropdown.replaceChildren();
@@ -186,18 +196,27 @@ function render({ model, el }) {
   function closePicker() {
     searchSoon.cancel();
     searchSeq++; // a search still on its way must not reopen the list
+    dropdown.removeAttribute("aria-busy");
     dropdown.hidden = true;
   }
-  pickerInput.addEventListener("blur", () => setTimeout(() => {
-    if (!dropdown.contains(document.activeElement)) closePicker();
-  }, 200));
+  // Leaving the search box closes the list, after a grace period that lets a click on a
+  // result land first. Coming back within it (a new search right after a pick) cancels it.
+  let blurTimer = null;
+  pickerInput.addEventListener("blur", () => {
+    clearTimeout(blurTimer);
+    blurTimer = setTimeout(() => {
+      const active = document.activeElement;
+      if (active !== pickerInput && !dropdown.contains(active)) closePicker();
+    }, 200);
+  });
+  pickerInput.addEventListener("focus", () => clearTimeout(blurTimer));
 
   async function pick(id) {
     showError(errorBox, null);
     closePicker();
+    pickerInput.value = ""; // now, not when the form arrives: a new search may be typed by then
     const form = (await request("operation", { operation: id })).operation;
     current = form;
-    pickerInput.value = "";
     methodSelect.value = form.method;
     methodSelect.disabled = true;
     pathInput.value = form.path;

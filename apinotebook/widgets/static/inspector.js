@@ -186,12 +186,25 @@ function bodyPanel(ctx) {
   );
 
   let selectedRow = null;
+  let selectSeq = 0;
+  // The detail pane shows the node last clicked: its data-path says which one, and
+  // aria-busy is set while the kernel's answer for it is on its way (a slower answer
+  // for an earlier click never replaces it).
   async function select(el) {
     if (selectedRow) selectedRow.classList.remove("apn-selected");
     selectedRow = el.querySelector(":scope > .apn-row");
     selectedRow.classList.add("apn-selected");
-    const reply = await request("select", { view: current.view, path: el._apn.path });
+    const seq = ++selectSeq;
+    detail.setAttribute("aria-busy", "true");
+    let reply;
+    try {
+      reply = await request("select", { view: current.view, path: el._apn.path });
+    } finally {
+      if (seq === selectSeq) detail.removeAttribute("aria-busy");
+    }
+    if (seq !== selectSeq) return;
     detail.hidden = false;
+    detail.dataset.path = JSON.stringify(el._apn.path);
     detail.replaceChildren(
       h("div", { class: "apn-detail-head" }, h("span", { class: "apn-muted" }, current.kind === "xml" ? "XPath" : "JSONPath")),
       h("div", { class: "apn-codeline" }, h("code", { class: "apn-location" }, reply.location), copyButton(() => reply.location)),
@@ -203,9 +216,12 @@ function bodyPanel(ctx) {
 
   function show(tree) {
     current = tree;
+    selectSeq++; // an answer still on its way is about the previous tree
     treeApi = makeTree(ctx, tree, (el) => select(el).catch(ctx.fail));
     treeBox.replaceChildren(treeApi.el);
     detail.hidden = true;
+    detail.removeAttribute("aria-busy");
+    delete detail.dataset.path;
     results.hidden = true;
     info.textContent = "";
   }

@@ -5,12 +5,15 @@
 const FIELD_PAGE = 100;
 const TYPE_LIST = 200;
 
+/** Call fn after `ms` of quiet; .cancel() drops a pending call. */
 function debounce(fn, ms) {
   let timer = null;
-  return (...args) => {
+  const run = (...args) => {
     clearTimeout(timer);
     timer = setTimeout(() => fn(...args), ms);
   };
+  run.cancel = () => clearTimeout(timer);
+  return run;
 }
 
 function render({ model, el }) {
@@ -102,12 +105,15 @@ function render({ model, el }) {
     }
   }
 
+  // A validation answers for the text it was sent with: a newer validation, a tick, or an
+  // edit since then makes its answer stale (it would untick what was just ticked).
   let validateSeq = 0;
   async function validate() {
     const seq = ++validateSeq;
     const vars = variables();
-    const reply = await request("validate", { query: editor.value, variables: vars || {}, root });
-    if (seq !== validateSeq) return;
+    const query = editor.value;
+    const reply = await request("validate", { query, variables: vars || {}, root });
+    if (seq !== validateSeq || editor.value !== query) return;
     const problems = vars === null ? [...reply.problems, "The variables are not valid JSON."] : reply.problems;
     showProblems(problems);
     applySelection(reply.selected);
@@ -122,8 +128,19 @@ function render({ model, el }) {
     validateSoon();
   });
 
-  async function toggle(path, arg, on, box) {
+  // Ticks are applied one after another, each to the query the previous one returned:
+  // two quick ticks sent together would each edit the same old text, and the second
+  // answer would drop the first tick's field.
+  let ticks = Promise.resolve();
+  function toggle(path, arg, on, box) {
+    const done = ticks.then(() => applyToggle(path, arg, on, box));
+    ticks = done.catch(() => null);
+    return done;
+  }
+
+  async function applyToggle(path, arg, on, box) {
     showError(errorBox, null);
+    validateSoon.cancel();
     validateSeq++; // a pending validation is about the old text
     try {
       const reply = await request("toggle", { query: editor.value, variables: variables() || {}, root, path, arg, on });
