@@ -4,20 +4,18 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
-VENV313 ?= .venv313
 PYTEST_WORKERS ?= 2
 # installing with uv is ~10x faster than pip; pip stays the fallback
 DEV_EXTRAS := .[all,dev]
 install = $(1)/bin/python -m uv pip install --python $(1)/bin/python $(2) || $(1)/bin/python -m pip install $(2)
 
-.PHONY: help lab test lint typecheck unit notebooks browser core-venv-check bench test-py313 install dev clean
+.PHONY: help lab test lint typecheck unit notebooks browser core-venv-check bench install dev clean
 
 help:
 	@echo "make lab        set up, start the sandbox, open JupyterLab on notebooks/"
 	@echo "make test       set up and run lint, types, unit, notebook and browser tests"
 	@echo "make bench      run the benchmarks and rewrite docs/benchmarks.md"
-	@echo "make test-py313 core tests and a sandbox smoke test under Python 3.13"
+	@echo "make test-py312 / test-py313: core and sandbox tests under Python 3.12 / 3.13"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,15 +60,21 @@ test: lint typecheck unit notebooks browser core-venv-check
 bench: dev
 	$(BIN)/python -m benchmarks
 
-$(VENV313)/.installed:
-	@test -n "$(PY313)" || { echo "Python 3.13 not found (pyenv install 3.13)"; exit 1; }
-	$(PY313) -m venv $(VENV313)
-	$(VENV313)/bin/python -m pip install -q --upgrade pip uv
-	$(call install,$(VENV313),-q -e '.[sandbox]' pytest pytest-socket pytest-timeout pytest-xdist)
+# the core and the sandbox on another Python (make test-py312, make test-py313)
+CORE_TEST_DEPS := pytest pytest-socket pytest-timeout pytest-xdist jsonschema openapi-spec-validator ruff
+
+.PRECIOUS: .venv3%/.installed
+.venv3%/.installed:
+	@py=$$(ls $(HOME)/.pyenv/versions/3.$*.*/bin/python3.$* 2>/dev/null | tail -n 1); \
+	test -n "$$py" || py=$$(command -v python3.$*); \
+	test -n "$$py" || { echo "Python 3.$* not found (pyenv install 3.$*)"; exit 1; }; \
+	$$py -m venv .venv3$*
+	.venv3$*/bin/python -m pip install -q --upgrade pip uv
+	$(call install,.venv3$*,-q -e '.[sandbox]' $(CORE_TEST_DEPS))
 	touch $@
 
-test-py313: $(VENV313)/.installed
-	APINOTEBOOK_TEST_PROFILE=core $(VENV313)/bin/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider tests
+test-py3%: .venv3%/.installed
+	APINOTEBOOK_TEST_PROFILE=core .venv3$*/bin/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider tests
 
 clean:
-	rm -rf $(VENV) $(VENV313) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv3[0-9]* .mypy_cache .ruff_cache .pytest_cache

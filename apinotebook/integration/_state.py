@@ -24,6 +24,7 @@ import json
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,6 +114,11 @@ class InboxEvent:
     status: str
 
 
+def _close_all(connections: list[sqlite3.Connection]) -> None:
+    while connections:
+        connections.pop().close()
+
+
 def dumps(value: Any) -> str:
     """Canonical JSON for storage (sorted keys; dates and decimals as strings)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
@@ -133,6 +139,9 @@ class StateStore:
         self._lock = threading.RLock()
         self._memory: sqlite3.Connection | None = None
         self._all: list[sqlite3.Connection] = []
+        # a store dropped without close() still closes its connections (no leak,
+        # no "unclosed database" warning at some unrelated later moment)
+        weakref.finalize(self, _close_all, self._all)
         try:
             with self._lock:
                 self._connect().executescript(_SCHEMA)
@@ -151,6 +160,7 @@ class StateStore:
                 self._memory = sqlite3.connect(
                     ":memory:", check_same_thread=False, isolation_level=None
                 )
+                self._all.append(self._memory)
             return self._memory
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
@@ -160,12 +170,12 @@ class StateStore:
             db = sqlite3.connect(
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
+            with self._lock:
+                self._all.append(db)  # before anything can fail: close() must see it
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=30000")
             self._local.db = db
-            with self._lock:
-                self._all.append(db)
         return db
 
     @contextmanager
@@ -185,12 +195,8 @@ class StateStore:
     def close(self) -> None:
         """Close every connection this store opened, in any thread."""
         with self._lock:
-            connections, self._all = self._all, []
-            if self._memory is not None:
-                connections.append(self._memory)
-                self._memory = None
-        for db in connections:
-            db.close()
+            self._memory = None
+            _close_all(self._all)
         self._local = threading.local()
 
     # -- checkpoint ---------------------------------------------------------------

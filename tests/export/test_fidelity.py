@@ -11,7 +11,6 @@ mailing lists must end up identical.
 from __future__ import annotations
 
 import ast
-import gc
 import json
 import os
 import shutil
@@ -35,9 +34,7 @@ from .conftest import (
 
 #: The notebook starts a webhook receiver; StateStore.close() closes only the calling
 #: thread's SQLite connection, so those of the receiver's threads are finalized later and
-#: Python 3.13 warns "unclosed database" (a core issue, reported; remove once fixed).
-UNCLOSED_DB = pytest.mark.filterwarnings("ignore:unclosed database:ResourceWarning")
-pytestmark = [pytest.mark.sandbox, UNCLOSED_DB]
+pytestmark = [pytest.mark.sandbox]
 
 SEED = 11
 CONTACTS = 160
@@ -79,7 +76,6 @@ def notebook_run(
                 if isinstance(value, RestClient | GraphQLClient):
                     value.close()
             box.stop()
-            gc.collect()  # the webhook threads' SQLite connections (see UNCLOSED_DB)
 
 
 @pytest.fixture(scope="module")

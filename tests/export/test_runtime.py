@@ -251,9 +251,6 @@ def test_serve_needs_a_secret(
     assert "'HOOK_SECRET' is not set" in capsys.readouterr().err
 
 
-# the receiver's threads open their own SQLite connections, which StateStore.close() does
-# not close (a core issue, reported): Python 3.13 warns when they are finalized
-@pytest.mark.filterwarnings("ignore:unclosed database:ResourceWarning")
 def test_serve_processes_signed_webhooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOOK_SECRET", "whsec-0123456789abcdef")
     world = World(0)
