@@ -51,8 +51,14 @@ def run_lab(args: argparse.Namespace, *, sandbox: Any) -> int:
     proc = subprocess.Popen(cmd, env=env)
     try:
         return proc.wait()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl+C: stop JupyterLab without its y/n prompt
         proc.terminate()
-        return proc.wait()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        print("JupyterLab and the sandbox stopped.")
+        return 0
     finally:
         sandbox.stop()

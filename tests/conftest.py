@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-NEEDS_NOTEBOOK = ("widgets", "browser", "notebooks", "magics")
+NEEDS_NOTEBOOK = ("widgets", "browser", "notebooks", "magics", "lab")
 NEEDS_PREFECT = ("prefect",)
 
 collect_ignore_glob: list[str] = []
