@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import httpx
 
@@ -45,7 +45,7 @@ from apinotebook._history import history as default_history
 from apinotebook._secrets import is_sensitive_name, mask_text, mask_url
 from apinotebook.retry import NO_RETRY, ErrorKind, Retry
 
-__all__ = ["DEFAULT_MAX_RESPONSE_SIZE", "HistoryArg", "HttpCore", "USER_AGENT"]
+__all__ = ["DEFAULT_MAX_RESPONSE_SIZE", "ClientBase", "HistoryArg", "HttpCore", "USER_AGENT"]
 
 DEFAULT_MAX_RESPONSE_SIZE = 100 * 1024 * 1024
 USER_AGENT = f"apinotebook/{__version__} httpx/{httpx.__version__}"
@@ -548,3 +548,44 @@ class HttpCore:
         """Close the sync pool and the running loop's async pool."""
         self._client.close()
         await self.arelease()
+
+
+class ClientBase:
+    """What every client shares: its :class:`HttpCore` settings and its lifecycle."""
+
+    _core: HttpCore
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """Default headers (mutable)."""
+        return self._core.headers
+
+    @property
+    def retry(self) -> Retry:
+        """The retry policy."""
+        return self._core.retry
+
+    @property
+    def history(self) -> History | None:
+        """Where exchanges are recorded (``None`` when off)."""
+        return self._core.history
+
+    def close(self) -> None:
+        """Close the connection pools."""
+        self._core.close()
+
+    async def aclose(self) -> None:
+        """Close the connection pools from async code."""
+        await self._core.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

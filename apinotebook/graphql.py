@@ -41,7 +41,7 @@ from apinotebook._exceptions import (
     SpecError,
 )
 from apinotebook._exchange import Exchange
-from apinotebook._http import DEFAULT_MAX_RESPONSE_SIZE, HistoryArg, HttpCore
+from apinotebook._http import DEFAULT_MAX_RESPONSE_SIZE, ClientBase, HistoryArg, HttpCore
 from apinotebook._secrets import mask_text, mask_url
 from apinotebook.retry import Retry
 
@@ -67,7 +67,7 @@ ACCEPT = "application/graphql-response+json, application/json"
 _RETRY_INTROSPECTION = frozenset({401, 403, 407, 408, 429, 502, 503, 504})
 
 
-class GraphQLClient:
+class GraphQLClient(ClientBase):
     """A client for one GraphQL endpoint.
 
     Args:
@@ -141,21 +141,6 @@ class GraphQLClient:
     def auth(self) -> httpx.Auth | None:
         """The auth flow applied to every request."""
         return self._core.auth
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """Default headers (mutable)."""
-        return self._core.headers
-
-    @property
-    def retry(self) -> Retry:
-        """The retry policy."""
-        return self._core.retry
-
-    @property
-    def history(self) -> Any:
-        """Where exchanges are recorded (``None`` when off)."""
-        return self._core.history
 
     # -- the schema ----------------------------------------------------------
 
@@ -511,26 +496,6 @@ class GraphQLClient:
         from apinotebook._inspect import inspect
 
         return inspect(self, name=name, query=query)
-
-    def close(self) -> None:
-        """Close the connection pools."""
-        self._core.close()
-
-    async def aclose(self) -> None:
-        """Close the connection pools from async code."""
-        await self._core.aclose()
-
-    def __enter__(self) -> GraphQLClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> GraphQLClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         url = mask_url(self.url) if self.url else "(no url)"

@@ -21,7 +21,7 @@ import httpx
 from apinotebook._aio import run_sync
 from apinotebook._exceptions import ConfigError
 from apinotebook._exchange import Exchange
-from apinotebook._http import DEFAULT_MAX_RESPONSE_SIZE, HistoryArg, HttpCore
+from apinotebook._http import DEFAULT_MAX_RESPONSE_SIZE, ClientBase, HistoryArg, HttpCore
 from apinotebook.retry import Retry
 
 __all__ = ["Call", "RestClient"]
@@ -63,7 +63,7 @@ def _split_call(call: Call) -> tuple[str, str, dict[str, Any]]:
     )
 
 
-class RestClient:
+class RestClient(ClientBase):
     """A client for one REST API.
 
     Args:
@@ -127,21 +127,6 @@ class RestClient:
     def auth(self) -> httpx.Auth | None:
         """The auth flow applied to every request."""
         return self._core.auth
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """Default headers (mutable)."""
-        return self._core.headers
-
-    @property
-    def retry(self) -> Retry:
-        """The retry policy."""
-        return self._core.retry
-
-    @property
-    def history(self) -> Any:
-        """Where exchanges are recorded (``None`` when off)."""
-        return self._core.history
 
     def _url(self, url: str) -> str:
         # httpx joins "/contacts" onto "http://h/crm/" as "http://h/crm/contacts": keep that,
@@ -382,26 +367,6 @@ class RestClient:
         from apinotebook._inspect import inspect
 
         return inspect(self, name=name, operation=operation)
-
-    def close(self) -> None:
-        """Close the connection pools."""
-        self._core.close()
-
-    async def aclose(self) -> None:
-        """Close the connection pools from async code."""
-        await self._core.aclose()
-
-    def __enter__(self) -> RestClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> RestClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         auth = f" auth={self.auth!r}" if self.auth is not None else ""

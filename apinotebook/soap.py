@@ -41,6 +41,7 @@ from apinotebook._exceptions import ConfigError, DecodeError, SpecError
 from apinotebook._exchange import Exchange
 from apinotebook._http import (
     DEFAULT_MAX_RESPONSE_SIZE,
+    ClientBase,
     HistoryArg,
     HttpCore,
     default_tls,
@@ -115,7 +116,7 @@ class _NoFetch:
         raise SpecError(f"unexpected late fetch of {mask_url(url)} after the WSDL was parsed")
 
 
-class SoapClient:
+class SoapClient(ClientBase):
     """A client for one SOAP service, described by its WSDL.
 
     Args:
@@ -296,16 +297,6 @@ class SoapClient:
     def parse_seconds(self) -> float:
         """How long fetching and parsing the WSDL took (the first time)."""
         return self._contract.parse_seconds
-
-    @property
-    def history(self) -> Any:
-        """Where calls are recorded (``None`` when off)."""
-        return self._core.history
-
-    @property
-    def retry(self) -> Retry:
-        """The retry policy of the calls (see the module docs)."""
-        return self._core.retry
 
     @property
     def operations(self) -> list[SoapOperation]:
@@ -596,26 +587,6 @@ class SoapClient:
         other._ops = dict(other._binding.all())
         other._operations = None
         return other
-
-    def close(self) -> None:
-        """Close the connection pools."""
-        self._core.close()
-
-    async def aclose(self) -> None:
-        """Close the connection pools from async code."""
-        await self._core.aclose()
-
-    def __enter__(self) -> SoapClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> SoapClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         where = f"{self.service}/{self.port}" if self.service else "binding"
