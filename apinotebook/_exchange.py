@@ -280,7 +280,7 @@ class Exchange:
         cache = self._cache
         if "json" in cache:
             return cache["json"]
-        if not self.content.strip():
+        if not self.content or self.content.isspace():
             raise DecodeError(
                 f"Expected a JSON body but the response to {self.method} "
                 f"{mask_url(self.url)} is empty (status {self.status}).",

@@ -138,6 +138,12 @@ def _redirect(request: httpx.Request, raw: _Raw) -> tuple[httpx.Request, bool]:
     return httpx.Request(method, url, headers=headers, content=content), cross
 
 
+def _known_length(response: httpx.Response) -> bool:
+    """A plain body whose declared length was already checked: read it in one go."""
+    declared = response.headers.get("content-length", "")
+    return declared.isdigit() and "content-encoding" not in response.headers
+
+
 def _error_kind(exc: TransportError) -> ErrorKind:
     if isinstance(exc, ConnectError):
         return "connect"
@@ -260,8 +266,8 @@ class HttpCore:
         """
         params = kwargs.pop("params", None)
         try:
-            target = httpx.URL(url)
-            if target.query:
+            target = httpx.URL(url) if "?" in str(url) else None
+            if target is not None and target.query:
                 merged = httpx.QueryParams(target.query)
                 if params is not None:
                     merged = merged.merge(params)
@@ -451,6 +457,8 @@ class HttpCore:
 
     def _read(self, response: httpx.Response, chunks: Any) -> bytes:
         limit = self._check_declared(response)
+        if _known_length(response):
+            return response.read()
         parts: list[bytes] = []
         size = 0
         for chunk in chunks:
@@ -520,12 +528,15 @@ class HttpCore:
             try:
                 limit = self._check_declared(response)
                 parts: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if limit is not None and size > limit:
-                        raise self._too_large(response, None)
-                    parts.append(chunk)
+                if _known_length(response):
+                    parts.append(await response.aread())
+                else:
+                    size = 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if limit is not None and size > limit:
+                            raise self._too_large(response, None)
+                        parts.append(chunk)
             finally:
                 await response.aclose()
         except httpx.HTTPError as exc:

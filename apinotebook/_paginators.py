@@ -125,8 +125,13 @@ class PageRequest:
         self.params = _query_dict(parts.query)
 
     def copy(self) -> PageRequest:
-        """A deep copy (the driver sends copies, never the paginator's own)."""
-        return copy.deepcopy(self)
+        """A copy for the driver to send (never the paginator's own).
+
+        Containers are copied; the JSON body is deep-copied, since a paginator
+        may edit it (Notion's cursor in the body).
+        """
+        body = copy.deepcopy(self.json) if self.json is not None else None
+        return PageRequest(self.method, self.url, dict(self.params), dict(self.headers), body)
 
 
 def parse_link_header(values: Sequence[str]) -> dict[str, str]:

@@ -209,7 +209,8 @@ class _Pager:
         exchange.raise_for_status()
         self.pages += 1
         self.last_exchange = exchange
-        body = exchange.json() if exchange.content.strip() else None
+        content = exchange.content
+        body = exchange.json() if content and not content.isspace() else None
         if self.items_path is None:
             if body is None:
                 items: list[Any] = []
@@ -292,8 +293,9 @@ class PageIterator(Iterator[Any]):
     def __next__(self) -> Any:
         return next(self._items)
 
-    def __iter__(self) -> PageIterator:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        # ``for`` loops get the generator itself: no extra call per item
+        return self._items
 
     @property
     def paginator(self) -> BasePaginator | None:

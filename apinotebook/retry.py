@@ -37,6 +37,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
+import httpx
+
 from apinotebook._exceptions import ConfigError
 
 __all__ = ["NO_RETRY", "ErrorKind", "Retry", "parse_retry_after"]
@@ -113,6 +115,8 @@ class Retry:
             return idempotent
         if method.upper() in self.methods:
             return True
+        if isinstance(headers, httpx.Headers):  # case-insensitive already
+            return "idempotency-key" in headers
         return any(k.lower() == "idempotency-key" for k in headers)
 
     def backoff_delay(self, attempt: int) -> float:

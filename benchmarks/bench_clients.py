@@ -151,18 +151,20 @@ def _paginate(env: dict[str, str], contacts: int) -> dict[str, Any]:
     def ours() -> None:
         counts["ours"] = sum(1 for _ in client.paginate("/contacts", params={"limit": 100}))
 
-    def raw() -> None:
-        n, cursor = 0, None
+    def raw_items() -> Any:  # the hand-written equivalent: a generator of the items
+        cursor = None
         while True:
             params: dict[str, Any] = {"limit": 100}
             if cursor:
                 params["cursor"] = cursor
             page = raw_client.get("contacts", params=params).json()
-            n += len(page["data"])
+            yield from page["data"]
             cursor = page.get("next_cursor")
             if not cursor:
-                break
-        counts["raw"] = n
+                return
+
+    def raw() -> None:
+        counts["raw"] = sum(1 for _ in raw_items())
 
     result = compare(ours, raw, repeat=3)
     result["items"] = counts
@@ -230,9 +232,9 @@ def _to_frame(env: dict[str, str]) -> dict[str, Any]:
     body = ex.json()
     records = body["data"] * 20  # 10,000 nested records
     big = ex.replace(content=json.dumps({"data": records, "next_cursor": None}).encode())
-    big.json()  # both sides start from parsed JSON
+    parsed = big.json()["data"]  # both sides start from the same parsed JSON
 
-    result = compare(lambda: big.to_frame("data"), lambda: pd.json_normalize(records), repeat=7)
+    result = compare(lambda: big.to_frame("data"), lambda: pd.json_normalize(parsed), repeat=7)
     result["records"] = len(records)
     return result
 
