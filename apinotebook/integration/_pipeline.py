@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 from typing import Any, Literal
 
 from apinotebook._exceptions import (
@@ -85,6 +86,8 @@ class SourceSpec:
 
     def fingerprint(self, record: Any, cursor: Any) -> str:
         """The version of a record: ``v:`` + its cursor as JSON, or ``h:`` + a content hash."""
+        if isinstance(cursor, str):  # the common case (timestamps): same text as dumps()
+            return "v:" + encode_basestring_ascii(cursor)
         if cursor is not None:
             return "v:" + dumps(cursor)
         return "h:" + hashlib.blake2b(dumps(record).encode(), digest_size=12).hexdigest()
