@@ -300,6 +300,14 @@ class HttpCore:
         retry = self.retry
         is_idempotent = retry.is_idempotent(request.method, request.headers, idempotent)
         first_auth = self.auth if auth == "default" else auth
+        # Bearer and header API keys are plain headers: set them here instead of running
+        # httpx's auth-flow machinery on every request; they are dropped on a redirect to
+        # another origin exactly like the flow would be
+        static = getattr(first_auth, "static_headers", None)
+        static_headers: dict[str, str] = static() if callable(static) else {}
+        if static_headers:
+            request.headers.update(static_headers)
+            first_auth = None
         attempts: list[Attempt] = []
         first = time.monotonic()
         number = 0
@@ -319,6 +327,8 @@ class HttpCore:
                 current, cross = _redirect(current, outcome)
                 if cross:
                     hop_auth = None
+                    for name in static_headers:
+                        current.headers.pop(name, None)
                 redirects.append(str(current.url))
             assert outcome is not None  # the drivers always answer a _Send
             spent = time.monotonic() - first

@@ -49,8 +49,12 @@ class Bearer(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Set the header."""
-        request.headers["Authorization"] = f"{self.scheme} {self.token.reveal()}"
+        request.headers.update(self.static_headers())
         yield request
+
+    def static_headers(self) -> dict[str, str]:
+        """The header this auth sets (the clients set it without running a flow)."""
+        return {"Authorization": f"{self.scheme} {self.token.reveal()}"}
 
     def __repr__(self) -> str:
         return f"Bearer({self.token!r})"
@@ -97,6 +101,10 @@ class ApiKey(httpx.Auth):
         self.location, self.name = given[0] if given else ("header", "X-API-Key")
         if not self.name:
             raise ConfigError(f"ApiKey {self.location} name must not be empty")
+
+    def static_headers(self) -> dict[str, str]:
+        """The header this key goes in (empty for query and cookie keys)."""
+        return {self.name: self.key.reveal()} if self.location == "header" else {}
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Put the key where it belongs."""

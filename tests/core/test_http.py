@@ -328,3 +328,16 @@ def test_real_connect_error(server):
     with RestClient("http://127.0.0.1:9", retry=False, history=None) as c:
         with pytest.raises(ConnectError, match="Could not connect"):
             c.get("/x")
+
+
+def test_static_auth_header_with_an_innocent_name_does_not_cross_origins():
+    seen: list[tuple[str, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.host, request.headers.get("x-shop-access")))
+        if request.url.host == "api.example":
+            return httpx.Response(302, headers={"Location": "https://other.example/x"})
+        return httpx.Response(200, json={})
+
+    client(handler, auth=ApiKey("shop-key-123456", header="X-Shop-Access")).get("/start")
+    assert seen == [("api.example", "shop-key-123456"), ("other.example", None)]
