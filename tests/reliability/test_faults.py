@@ -382,8 +382,6 @@ def _rest_failure(sb: Sandbox, kind: str) -> None:
         crm.put("/contacts/by-email/x@y.example", json=body).raise_for_status()
 
 
-
-
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
