@@ -12,7 +12,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-MAIN="${1:-$ROOT/.venv}"
+MAIN="$(cd "${1:-$ROOT/.venv}" && pwd)"  # absolute: the script changes directory
 PY="$MAIN/bin/python"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/apinotebook-core.XXXXXX")"
 SANDBOX_PID=""
