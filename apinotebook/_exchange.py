@@ -23,7 +23,6 @@ curl) mask secrets; ``reveal_secrets=True`` is the explicit way around that.
 from __future__ import annotations
 
 import codecs
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from apinotebook import _json
 from apinotebook._exceptions import DecodeError, GraphQLError, HTTPStatusError, SoapFault
 from apinotebook._secrets import mask_body, mask_headers, mask_text, mask_url
 
@@ -287,7 +287,7 @@ class Exchange:
                 exchange=self,
             )
         try:
-            value = json.loads(self.content)
+            value = _json.loads(self.content)
         except UnicodeDecodeError as exc:
             raise DecodeError(
                 f"The response body is not valid UTF-8 (bad byte at position {exc.start}); "

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
-import json
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -48,6 +47,7 @@ from graphql import (
     validate_schema,
 )
 
+from apinotebook import _json
 from apinotebook._exceptions import ConfigError, DecodeError, QueryValidationError, SpecError
 from apinotebook._exceptions import GraphQLError as ResponseGraphQLError
 
@@ -208,7 +208,7 @@ def _introspection_text(text: str, origin: str) -> GraphQLSchema:
         return schema
     try:
         with _gc_paused():
-            data = json.loads(text)
+            data = _json.loads(text)
     except ValueError as exc:
         raise SpecError(f"{origin} is not valid JSON: {exc}") from exc
     return _remember(key, schema_from_introspection(data, origin=origin))
