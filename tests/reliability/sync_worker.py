@@ -88,6 +88,16 @@ def expected_mail(contacts: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
+def list_figures(expected: dict[str, str], held: dict[str, str]) -> dict[str, int]:
+    """What a mailing list holds against what it should: for the reliability figures."""
+    return {
+        "expected": len(expected),
+        "held": len(held),
+        "lost": len(set(expected) - set(held)),
+        "unexpected": len(set(held) - set(expected)),
+    }
+
+
 def mail_outcomes(contacts: list[dict[str, Any]]) -> dict[str, set[str]]:
     """Contact ids per outcome: ``written``, ``filtered``, ``dead``."""
     out: dict[str, set[str]] = {"written": set(), "filtered": set(), "dead": set()}

@@ -63,7 +63,7 @@ def faults_seen(sb: Sandbox, service: str) -> dict[str, int]:
     }
 
 
-def test_10k_contacts_under_faults_on_both_sides(tmp_path):
+def test_10k_contacts_under_faults_on_both_sides(tmp_path, figures):
     with world(10_000) as w:
         sb = w["sb"]
         for service in ("crm", "mail"):
@@ -106,8 +106,15 @@ def test_10k_contacts_under_faults_on_both_sides(tmp_path):
             crm_faults, mail_faults = faults_seen(sb, "crm"), faults_seen(sb, "mail")
             for seen in (crm_faults, mail_faults):  # the faults did happen, on both sides
                 assert seen["5xx"] + seen["429"] + seen["dropped"] >= 5, seen
-            print(
-                f"\n10k under faults: {report.summary()}\n  crm {crm_faults}\n  mail {mail_faults}"
+            subs, expected = held(sb, w["list_id"]), worker.expected_mail(contacts)
+            figures.update(
+                scenario="10,000 contacts CRM -> Mail, faults on both sides",
+                records=len(contacts),
+                **worker.list_figures(expected, subs),
+                dead_lettered=report.dead_lettered,
+                retries=report.retries,
+                seconds=round(report.duration, 2),
+                faults={"crm": crm_faults, "mail": mail_faults},
             )
 
             # and a run afterwards, still under faults, writes nothing
@@ -120,7 +127,7 @@ def test_10k_contacts_under_faults_on_both_sides(tmp_path):
             sync.close()
 
 
-def test_invalid_records_become_dead_letters_and_replay_resolves_them(tmp_path):
+def test_invalid_records_become_dead_letters_and_replay_resolves_them(tmp_path, figures):
     fix = {"names": False, "emails": False}
 
     def mapping(contact: dict[str, Any]) -> dict[str, Any] | None:
@@ -167,6 +174,15 @@ def test_invalid_records_become_dead_letters_and_replay_resolves_them(tmp_path):
                 assert " at " in letters[key].payload["email"]  # the source record, unchanged
             assert sync.dead_letters_frame()["key"].tolist() == [d.key for d in sync.dead_letters]
 
+            figures.update(
+                scenario="400 contacts, 8% invalid (no name, bad email)",
+                records=len(contacts),
+                written=report.written,
+                dead_lettered=len(letters),
+                reasons=sorted({d.error.split(":")[0] for d in letters.values()}),
+                exit_code=report.exit_code,
+            )
+
             # fix half of the mapping: those letters resolve, the others fail again
             fix["names"] = True
             first = sync.replay()
@@ -181,6 +197,7 @@ def test_invalid_records_become_dead_letters_and_replay_resolves_them(tmp_path):
             assert len(subs) == len(opted) and all("@" in e for e in subs)
             assert sync.replay().read == 0  # nothing pending
             assert sync.run().written == 0  # and the next poll does not resend them
+            figures["after_replays"] = {"dead_lettered": 0, "held": len(subs)}
         finally:
             sync.close()
 
@@ -221,7 +238,7 @@ def test_replay_does_not_overwrite_a_newer_version(tmp_path):
             sync.close()
 
 
-def test_revoked_token_stops_cleanly_with_state_unchanged(tmp_path):
+def test_revoked_token_stops_cleanly_with_state_unchanged(tmp_path, figures):
     with world(600) as w:
         sb, crm_store = w["sb"], w["sb"].state("crm")
         token = sb.env["CRM_TOKEN"]
@@ -251,6 +268,13 @@ def test_revoked_token_stops_cleanly_with_state_unchanged(tmp_path):
             assert after["dead_letters"] == before["dead_letters"]
             assert sync.store.runs(1)[0]["status"] == "failed"
             assert held(sb, w["list_id"]) == subs
+            figures.update(
+                scenario="CRM token revoked between runs",
+                exit_code=report.exit_code,
+                written=report.written,
+                cursor_unchanged=after["cursor"] == before["cursor"],
+                seen_unchanged=after["seen"] == before["seen"],
+            )
 
             crm_store.restore(token)
             resumed = sync.run()

@@ -143,7 +143,7 @@ def sandbox_env(sb: Sandbox, state: Path, **extra: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("seed", [2026])
-def test_sigkill_chat_messages_exactly_once(tmp_path, seed):
+def test_sigkill_chat_messages_exactly_once(tmp_path, seed, figures):
     options = {"crm": {"messy_rate": 0.01}}
     with Sandbox(contacts=CONTACTS, seed=seed, services=("crm", "chat"), options=options) as sb:
         chat = sb.state("chat")
@@ -174,11 +174,21 @@ def test_sigkill_chat_messages_exactly_once(tmp_path, seed):
         assert set(counts) == valid and set(counts.values()) == {1}  # 0 lost, 0 duplicated
         invalid = {c["id"] for c in contacts} - valid
         check_state(tmp_path / "chat.db", "crm-to-chat", contacts, invalid)
-        print(f"\nchat kills: {log}\nfinal run: {report['written']} written, {sb.stats()['chat']}")
+        figures.update(
+            scenario="CRM -> chat messages (not idempotent by itself), SIGKILL x10",
+            records=len(contacts),
+            expected=len(valid),
+            held=sum(counts.values()),
+            lost=len(valid - set(counts)),
+            duplicated=sum(n - 1 for n in counts.values()),
+            dead_lettered=len(invalid),
+            kills=log,
+            final_run_written=report["written"],
+        )
 
 
 @pytest.mark.parametrize("seed", [2027])
-def test_sigkill_mail_upserts_exactly_once(tmp_path, seed):
+def test_sigkill_mail_upserts_exactly_once(tmp_path, seed, figures):
     options = {"crm": {"messy_rate": 0.01}}
     with Sandbox(contacts=CONTACTS, seed=seed, services=("crm", "mail"), options=options) as sb:
         mail = sb.state("mail")
@@ -207,4 +217,11 @@ def test_sigkill_mail_upserts_exactly_once(tmp_path, seed):
         subs = {s["email"]: s["name"] for s in mail.subscribers(list_id)}
         assert subs == expected
         check_state(tmp_path / "mail.db", "crm-to-mail", contacts, outcome["dead"])
-        print(f"\nmail kills: {log}\nfinal run: {report['written']} written, {sb.stats()['mail']}")
+        figures.update(
+            scenario="CRM -> Mail upserts, SIGKILL x10",
+            records=len(contacts),
+            **worker.list_figures(expected, subs),
+            dead_lettered=len(outcome["dead"]),
+            kills=log,
+            final_run_written=report["written"],
+        )
