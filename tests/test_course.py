@@ -1,5 +1,6 @@
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -227,3 +228,11 @@ def test_decision_helper_text_fallback_without_ipywidgets(monkeypatch):
     assert helper._repr_mimebundle_() == {"text/plain": helper.recommendation.summary()}
     assert helper.set(custom_needs=4, developer_resources=4).best == "custom"
     assert repr(helper).startswith("1. Custom code")
+
+
+def test_the_readme_lists_every_notebook_on_one_line():
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8").splitlines()
+    for notebook in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        lines = [line for line in readme if f"(notebooks/{notebook.name})" in line]
+        assert len(lines) == 1, f"README.md should list {notebook.name} on exactly one line"
