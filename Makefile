@@ -61,10 +61,10 @@ bench: dev
 	$(BIN)/python -m benchmarks
 
 # the core and the sandbox on another Python (make test-py312, make test-py313)
-CORE_TEST_DEPS := pytest pytest-socket pytest-timeout pytest-xdist jsonschema openapi-spec-validator ruff
+CORE_TEST_DEPS := pytest pytest-socket pytest-timeout pytest-xdist jsonschema openapi-spec-validator ruff hypothesis
 
 .PRECIOUS: .venv3%/.installed
-.venv3%/.installed:
+.venv3%/.installed: pyproject.toml Makefile
 	@py=$$(ls $(HOME)/.pyenv/versions/3.$*.*/bin/python3.$* 2>/dev/null | tail -n 1); \
 	test -n "$$py" || py=$$(command -v python3.$*); \
 	test -n "$$py" || { echo "Python 3.$* not found (pyenv install 3.$*)"; exit 1; }; \
