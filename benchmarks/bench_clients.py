@@ -331,8 +331,10 @@ def markdown(results: dict[str, Any]) -> str:
             "for both sides."
         )
     notes.append(
-        "- paginate parses pages with orjson (`apinotebook._json`, exact `json.loads` results), "
-        "which is where its lead over the hand-written loop comes from."
+        "- paginate parses each page with orjson (`apinotebook._json`, exact `json.loads` "
+        "results), about 1.7x faster than the raw loop's `json.loads`; the rest of a page's "
+        "time is the server and loopback, shared by both sides, so run-to-run noise on this "
+        "VM (about ±7%) decides whether the ratio lands just above or just below 1.0."
     )
     return "\n".join(rows + notes)
 
