@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 
 import httpx
 import pytest
@@ -18,6 +20,7 @@ from apinotebook import (
     Bearer,
     ConfigError,
     ConnectError,
+    Exchange,
     History,
     HTTPStatusError,
     OAuth2ClientCredentials,
@@ -264,22 +267,61 @@ def test_oauth2_bad_client_is_a_clear_error():
         client(handler, auth=auth).get("/x")
 
 
-def test_async_path_and_gather_in_order():
+def test_gather_runs_concurrently_and_returns_in_order():
+    lock, state = threading.Lock(), {"now": 0, "peak": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.path.rsplit("/", 1)[1])
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.002 * (5 - n % 5))  # later calls often finish first
+        with lock:
+            state["now"] -= 1
+        return httpx.Response(200, json={"n": n})
+
+    c = RestClient("https://api.example", transport=httpx.MockTransport(handler))
+    results = c.gather([("GET", f"/items/{i}") for i in range(20)], concurrency=4)
+    assert [r.json()["n"] for r in results] == list(range(20))
+    assert 1 < state["peak"] <= 4
+    assert len(c.history) == 20
+    assert c.gather([]) == []
+
+    async def inside_a_running_loop():  # what a notebook cell is
+        return c.gather([("GET", "/items/1")])[0].json()["n"]
+
+    assert asyncio.run(inside_a_running_loop()) == 1
+
+
+def test_async_path_and_agather_in_order():
     async def handler(request: httpx.Request) -> httpx.Response:
         n = int(request.url.path.rsplit("/", 1)[1])
         await asyncio.sleep(0.001 * (5 - n % 5))
         return httpx.Response(200, json={"n": n})
 
     c = RestClient("https://api.example", transport=httpx.MockTransport(handler), history=None)
-    results = c.gather([("GET", f"/items/{i}") for i in range(20)], concurrency=4)
-    assert [r.json()["n"] for r in results] == list(range(20))
 
-    async def inside_a_running_loop():  # what a notebook cell is
-        sync_result = c.gather([("GET", "/items/1")])
-        async_result = await c.aget("/items/2")
-        return sync_result[0].json()["n"], async_result.json()["n"]
+    async def main():
+        results = await c.agather([("GET", f"/items/{i}") for i in range(20)], concurrency=4)
+        single = await c.aget("/items/2")
+        return [r.json()["n"] for r in results], single.json()["n"]
 
-    assert asyncio.run(inside_a_running_loop()) == (1, 2)
+    assert asyncio.run(main()) == (list(range(20)), 2)
+
+
+def test_gather_failures_in_call_order():
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/bad"):
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json={})
+
+    c = RestClient("https://api.example", transport=httpx.MockTransport(handler), retry=False)
+    calls = [("GET", "/ok"), ("GET", "/bad"), ("GET", "/ok")]
+    results = c.gather(calls, return_exceptions=True)
+    assert isinstance(results[0], Exchange) and isinstance(results[2], Exchange)
+    assert isinstance(results[1], ConnectError)
+    with pytest.raises(ConnectError):
+        c.gather(calls)
 
 
 def test_gather_return_exceptions_and_bad_calls():
