@@ -1,14 +1,14 @@
 """Fast JSON parsing with the standard library's exact results.
 
-:func:`loads` parses with orjson (about twice as fast as :func:`json.loads`
+:func:`loads` parses with orjson (about 1.5-2x as fast as :func:`json.loads`
 on API responses) and falls back to the standard library wherever the two
 could differ, so callers always get what ``json.loads`` would return:
 
 - orjson rejects what Python accepts (``NaN``, ``Infinity``, ``1e999``, lone
   surrogates, UTF-16/32 and BOM-prefixed bodies): any orjson error re-parses
   with ``json.loads``, which either succeeds or raises its own, familiar error;
-- orjson silently turns integers beyond 64 bits into floats. Any run of 20 or
-  more digits (every integer up to 19 digits fits in 64 bits) sends the body
+- orjson silently turns integers outside [-2**63, 2**64) into floats. Any run
+  of 19 or more digits (every integer of up to 18 digits fits) sends the body
   to ``json.loads``. The check is a C-speed ``bytes.translate`` and costs about
   a tenth of the parse; a long digit run inside a string only costs speed.
 
