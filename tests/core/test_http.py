@@ -280,7 +280,7 @@ def test_gather_runs_concurrently_and_returns_in_order():
             state["now"] -= 1
         return httpx.Response(200, json={"n": n})
 
-    c = RestClient("https://api.example", transport=httpx.MockTransport(handler))
+    c = RestClient("https://api.example", transport=httpx.MockTransport(handler), history=History())
     results = c.gather([("GET", f"/items/{i}") for i in range(20)], concurrency=4)
     assert [r.json()["n"] for r in results] == list(range(20))
     assert 1 < state["peak"] <= 4
