@@ -138,12 +138,6 @@ def _redirect(request: httpx.Request, raw: _Raw) -> tuple[httpx.Request, bool]:
     return httpx.Request(method, url, headers=headers, content=content), cross
 
 
-def _known_length(response: httpx.Response) -> bool:
-    """A plain body whose declared length was already checked: read it in one go."""
-    declared = response.headers.get("content-length", "")
-    return declared.isdigit() and "content-encoding" not in response.headers
-
-
 def _error_kind(exc: TransportError) -> ErrorKind:
     if isinstance(exc, ConnectError):
         return "connect"
@@ -440,7 +434,7 @@ class HttpCore:
         try:
             response = self._client.send(step.request, auth=step.auth, stream=True)
             try:
-                content = self._read(response, response.iter_bytes())
+                content = self._read(response)
             finally:
                 response.close()
         except httpx.HTTPError as exc:
@@ -458,23 +452,35 @@ class HttpCore:
             url=url,
         )
 
-    def _check_declared(self, response: httpx.Response) -> int | None:
-        limit = self.max_response_size
-        declared = response.headers.get("content-length", "")
-        if limit is not None and declared.isdigit() and int(declared) > limit:
-            raise self._too_large(response, int(declared))
-        return limit
+    def _read_whole(self, response: httpx.Response) -> bool:
+        """Check the declared length; whether the body can be read in one go.
 
-    def _read(self, response: httpx.Response, chunks: Any) -> bytes:
-        limit = self._check_declared(response)
-        if _known_length(response):
+        A body declared over the limit is refused before it is read. A plain
+        body of declared (and so checked) length is read whole; a compressed
+        or unsized one is streamed and counted (:meth:`_count`).
+        """
+        declared = response.headers.get("content-length", "")
+        if not declared.isdigit():
+            return False
+        limit = self.max_response_size
+        if limit is not None and int(declared) > limit:
+            raise self._too_large(response, int(declared))
+        return "content-encoding" not in response.headers
+
+    def _count(self, response: httpx.Response, size: int, chunk: bytes) -> int:
+        """``size`` plus ``chunk``; raises once a streamed body passes the limit."""
+        size += len(chunk)
+        if self.max_response_size is not None and size > self.max_response_size:
+            raise self._too_large(response, None)
+        return size
+
+    def _read(self, response: httpx.Response) -> bytes:
+        if self._read_whole(response):
             return response.read()
         parts: list[bytes] = []
         size = 0
-        for chunk in chunks:
-            size += len(chunk)
-            if limit is not None and size > limit:
-                raise self._too_large(response, None)
+        for chunk in response.iter_bytes():
+            size = self._count(response, size, chunk)
             parts.append(chunk)
         return b"".join(parts)
 
@@ -536,16 +542,13 @@ class HttpCore:
         try:
             response = await client.send(step.request, auth=step.auth, stream=True)
             try:
-                limit = self._check_declared(response)
                 parts: list[bytes] = []
-                if _known_length(response):
+                if self._read_whole(response):
                     parts.append(await response.aread())
                 else:
                     size = 0
                     async for chunk in response.aiter_bytes():
-                        size += len(chunk)
-                        if limit is not None and size > limit:
-                            raise self._too_large(response, None)
+                        size = self._count(response, size, chunk)
                         parts.append(chunk)
             finally:
                 await response.aclose()

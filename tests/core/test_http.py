@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import threading
 import time
@@ -180,6 +181,49 @@ def test_streamed_body_over_limit_without_content_length():
 
     with pytest.raises(ResponseTooLarge):
         client(handler, max_response_size=1000).get("/stream")
+
+
+def test_async_size_limit_declared_streamed_and_compressed():
+    packed = gzip.compress(b"z" * 5000)  # small on the wire, over the limit once decoded
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/declared":
+            return httpx.Response(200, content=b"x" * 5000)
+        if request.url.path == "/gzip":
+            return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=packed)
+
+        async def chunks():
+            yield b"a" * 600
+            yield b"b" * 600
+
+        return httpx.Response(200, content=chunks())
+
+    async def main() -> list[str]:
+        c = RestClient(
+            "https://api.example",
+            transport=httpx.MockTransport(handler),
+            max_response_size=1000,
+            history=None,
+        )
+        seen = []
+        for path in ("/declared", "/stream", "/gzip"):
+            with pytest.raises(ResponseTooLarge):
+                await c.aget(path)
+            seen.append(path)
+        return seen
+
+    assert len(packed) < 1000
+    assert asyncio.run(main()) == ["/declared", "/stream", "/gzip"]
+
+
+def test_gzip_body_is_counted_after_decoding():
+    packed = gzip.compress(b"z" * 5000)
+    response = httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=packed)
+    assert len(packed) < 1000
+    with pytest.raises(ResponseTooLarge):
+        client(Recorder(response), max_response_size=1000).get("/gzip")
+    ok = httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=packed)
+    assert client(Recorder(ok), max_response_size=10_000).get("/gzip").content == b"z" * 5000
 
 
 def test_raise_for_status_option():
