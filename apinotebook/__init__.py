@@ -8,6 +8,10 @@ and never imports Jupyter, so exported scripts run on a bare server.
 from typing import Any
 
 from apinotebook.__about__ import __version__
+from apinotebook._core import compat as _compat
+from apinotebook._core import views as _views
+from apinotebook._core.secrets import Secret
+from apinotebook._core.views import show
 from apinotebook._exceptions import (
     ApiNotebookError,
     ConfigError,
@@ -16,7 +20,7 @@ from apinotebook._exceptions import (
     DeliveryError,
     ExportError,
     FatalIntegrationError,
-    GraphQLError,
+    GraphQLResponseError,
     HTTPStatusError,
     IntegrationError,
     LiteralSecretError,
@@ -35,11 +39,9 @@ from apinotebook._exceptions import (
 )
 from apinotebook._exchange import Attempt, Exchange, Request
 from apinotebook._history import History, history
-from apinotebook._inspect import inspect
-from apinotebook._secrets import Secret
 from apinotebook.auth import ApiKey, Basic, Bearer, OAuth2ClientCredentials, WsseUsernameToken
 from apinotebook.graphql import GraphQLClient
-from apinotebook.rest import RestClient
+from apinotebook.rest import CurlClient, OpenAPIClient, RestClient, client_from_curl
 from apinotebook.retry import Retry
 from apinotebook.soap import SoapClient
 
@@ -51,19 +53,21 @@ __all__ = [
     "Bearer",
     "ConfigError",
     "ConnectError",
+    "CurlClient",
     "DecodeError",
     "DeliveryError",
     "Exchange",
     "ExportError",
     "FatalIntegrationError",
     "GraphQLClient",
-    "GraphQLError",
+    "GraphQLResponseError",
     "HTTPStatusError",
     "History",
     "IntegrationError",
     "LiteralSecretError",
     "MissingExtraError",
     "MissingSecretError",
+    "OpenAPIClient",
     "OAuth2ClientCredentials",
     "ProtocolError",
     "QueryValidationError",
@@ -83,7 +87,7 @@ __all__ = [
     "WsseUsernameToken",
     "__version__",
     "history",
-    "inspect",
+    "show",
     "load_ipython_extension",
 ]
 
@@ -93,3 +97,35 @@ def load_ipython_extension(ipython: Any) -> None:
     from apinotebook.magics import load_ipython_extension as load
 
     load(ipython)
+
+
+def _load_views() -> None:
+    """Register the widgets' views the first time a model asks for one (no Jupyter import)."""
+    from apinotebook.widgets import register_builtin_views
+
+    register_builtin_views()
+
+
+_views.set_loader(_load_views)
+
+# names that moved in 0.2; the old paths warn and keep working
+_RENAMED: dict[str, tuple[str, Any]] = {
+    "GraphQLError": ("apinotebook.GraphQLResponseError", GraphQLResponseError),
+    "inspect": ("apinotebook.show", show),
+}
+_compat.MOVED.update(
+    {
+        ("apinotebook.openapi", "OpenAPIClient"): ("apinotebook.rest.OpenAPIClient", OpenAPIClient),
+        ("apinotebook.curl", "CurlClient"): ("apinotebook.rest.CurlClient", CurlClient),
+        ("apinotebook.curl", "client_from_curl"): (
+            "apinotebook.rest.client_from_curl",
+            client_from_curl,
+        ),
+        ("apinotebook", "GraphQLError"): _RENAMED["GraphQLError"],
+        ("apinotebook", "inspect"): _RENAMED["inspect"],
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    return _compat.moved_attribute(__name__, name)

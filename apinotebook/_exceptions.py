@@ -19,7 +19,7 @@ ApiNotebookError
 ├── ResponseError               a response arrived but is an error or unreadable
 │   ├── HTTPStatusError         4xx/5xx; carries the Exchange
 │   ├── DecodeError             malformed JSON/XML, wrong content type, bad bytes
-│   ├── GraphQLError            GraphQL ``errors``; carries errors, data, extensions
+│   ├── GraphQLResponseError    GraphQL ``errors``; carries errors, data, extensions
 │   └── SoapFault               SOAP Fault; carries code, message, detail
 ├── SchemaError                 a contract is broken or cannot be read
 │   ├── SpecError               invalid OpenAPI document, WSDL or SDL
@@ -50,7 +50,7 @@ __all__ = [
     "DeliveryError",
     "ExportError",
     "FatalIntegrationError",
-    "GraphQLError",
+    "GraphQLResponseError",
     "HTTPStatusError",
     "IntegrationError",
     "LiteralSecretError",
@@ -180,7 +180,7 @@ class DecodeError(ResponseError):
     """The body is not what was expected: bad JSON or XML, wrong type, bad bytes."""
 
 
-class GraphQLError(ResponseError):
+class GraphQLResponseError(ResponseError):
     """The GraphQL response carries ``errors``; ``data`` keeps any partial result."""
 
     def __init__(

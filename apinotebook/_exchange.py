@@ -31,9 +31,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from apinotebook import _json
-from apinotebook._exceptions import DecodeError, GraphQLError, HTTPStatusError, SoapFault
-from apinotebook._secrets import mask_body, mask_headers, mask_text, mask_url
+from apinotebook._core import json as _json
+from apinotebook._core.curlfmt import format_curl
+from apinotebook._core.render import exchange_html, exchange_mimebundle, human_size
+from apinotebook._core.secrets import mask_body, mask_headers, mask_text, mask_url
+from apinotebook._exceptions import DecodeError, GraphQLResponseError, HTTPStatusError, SoapFault
+from apinotebook.frames import to_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,6 +117,12 @@ class Request:
                 "body": mask_body(text, self.headers.get("content-type")),
             }
         return {"method": self.method, "url": self.url, "headers": headers, "body": text}
+
+    def to_curl(self, *, reveal_secrets: bool = False) -> str:
+        """The request as a ``curl`` command line (secrets masked by default)."""
+        return format_curl(
+            self.method, self.url, self.headers, self.content, reveal_secrets=reveal_secrets
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Request):
@@ -383,7 +392,7 @@ class Exchange:
             SoapFault: the SOAP response is a Fault.
             HTTPStatusError: the status is 4xx or 5xx (for GraphQL too: a 401
                 with GraphQL ``errors`` is an authentication failure first).
-            GraphQLError: a 2xx GraphQL response carries ``errors``.
+            GraphQLResponseError: a 2xx GraphQL response carries ``errors``.
             DecodeError: a 2xx GraphQL response is not a GraphQL response.
         """
         fault = self.fault
@@ -404,7 +413,7 @@ class Exchange:
             if errors:
                 first = errors[0].get("message", "unknown error")
                 more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-                raise GraphQLError(
+                raise GraphQLResponseError(
                     f"GraphQL errors from {self.operation or mask_url(self.url)}: {first}{more}",
                     errors=errors,
                     data=body.get("data") if isinstance(body, dict) else None,
@@ -432,15 +441,11 @@ class Exchange:
 
         See :func:`apinotebook.frames.to_frame` for the rules.
         """
-        from apinotebook.frames import to_frame
-
         return to_frame(self.data, path, **kwargs)
 
     def to_curl(self, *, reveal_secrets: bool = False) -> str:
         """The request as a ``curl`` command line (secrets masked by default)."""
-        from apinotebook.curl import to_curl
-
-        return str(to_curl(self.request, reveal_secrets=reveal_secrets))
+        return self.request.to_curl(reveal_secrets=reveal_secrets)
 
     def to_dict(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
         """JSON-ready form of the whole exchange; secrets masked unless revealed."""
@@ -502,24 +507,8 @@ class Exchange:
 
     def _repr_html_(self) -> str:
         """Static HTML for notebook viewers that cannot run widgets."""
-        from apinotebook._render import exchange_html
-
         return exchange_html(self)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         """The inspector widget in a live kernel; HTML and text elsewhere."""
-        from apinotebook._render import exchange_mimebundle
-
         return exchange_mimebundle(self)
-
-
-def human_size(n: int) -> str:
-    """``1234567`` -> ``"1.2 MB"``."""
-    if n < 1000:
-        return f"{n} B"
-    size = float(n)
-    for unit in ("kB", "MB", "GB"):
-        size /= 1000
-        if size < 1000:
-            return f"{size:.1f} {unit}"
-    return f"{size / 1000:.1f} TB"

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import parse_qsl, urlsplit
 
 from apinotebook.__about__ import __version__
+from apinotebook._core.render import history_html
+from apinotebook._core.secrets import mask_body, mask_headers, mask_url
 from apinotebook._exceptions import ConfigError
 from apinotebook._exchange import Exchange
-from apinotebook._secrets import mask_body, mask_headers, mask_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -156,8 +157,6 @@ class History:
         return f"<History {len(self)} of {self.maxlen} exchanges>"
 
     def _repr_html_(self) -> str:
-        from apinotebook._render import history_html
-
         return history_html(self)
 
 

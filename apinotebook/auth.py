@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 
+from apinotebook._core.secrets import Secret, as_secret, register_secret
 from apinotebook._exceptions import ConfigError, HTTPStatusError
-from apinotebook._secrets import Secret, as_secret, register_secret
 
 __all__ = [
     "ApiKey",

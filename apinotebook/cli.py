@@ -115,7 +115,7 @@ def _add_lab(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _run_lab(args: argparse.Namespace) -> int:
-    from apinotebook._lab import run_lab
+    from apinotebook.sandbox.lab import run_lab
 
     return run_lab(args, sandbox=_sandbox_from_args(args))
 
@@ -135,7 +135,7 @@ def _build_parser(extra: Sequence[Callable[..., None]] = ()) -> argparse.Argumen
 
 def _extra_commands() -> list[Callable[..., None]]:
     """Subcommands that live beside the feature they drive."""
-    from apinotebook.export._cli import add_export_command
+    from apinotebook.export import add_export_command
 
     return [add_export_command]
 

@@ -367,7 +367,7 @@ def markdown(results: dict[str, Any]) -> str:
             "slower for every side."
         )
     notes.append(
-        "- paginate parses each page with orjson (`apinotebook._json`, exact `json.loads` "
+        "- paginate parses each page with orjson (`apinotebook._core.json`, exact `json.loads` "
         "results), about 1.7x faster than the raw loop's `json.loads`; the rest of a page's "
         "time is the server and loopback, shared by both sides, so run-to-run noise on this "
         "VM (about ±7%) decides whether the ratio lands just above or just below 1.0."

@@ -207,7 +207,7 @@ def _time(fn: Callable[[], Any], repeat: int, *, number: int = 1) -> float:
     every sample, so client timings are cold loads (the cached, warm case is
     measured separately).
     """
-    from apinotebook import _graphql_schema
+    from apinotebook.graphql import _schema as _graphql_schema
 
     samples = []
     for _ in range(repeat):

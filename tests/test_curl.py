@@ -19,7 +19,8 @@ from apinotebook import (
     RestClient,
     Secret,
 )
-from apinotebook.curl import CurlClient, CurlCommand, client_from_curl, parse_curl, to_curl
+from apinotebook.curl import CurlCommand, parse_curl, to_curl
+from apinotebook.rest import CurlClient, client_from_curl
 
 
 def automatic(name: str, value: str, url: str) -> bool:

@@ -17,7 +17,7 @@ from apinotebook import (
     ApiKey,
     ConfigError,
     DecodeError,
-    GraphQLError,
+    GraphQLResponseError,
     History,
     HTTPStatusError,
     QueryValidationError,
@@ -481,7 +481,7 @@ def test_partial_data_and_errors_are_kept_and_raise_for_status_raises():
     }  # fmt: skip
     ex = client_for(FakeServer(body)).execute("{ lists { totalCount } list(id: 1) { name } }")
     assert ex.data == body["data"] and ex.errors == body["errors"] and not ex.ok
-    with pytest.raises(GraphQLError, match="engagement timed out") as info:
+    with pytest.raises(GraphQLResponseError, match="engagement timed out") as info:
         ex.raise_for_status()
     assert info.value.data == body["data"] and info.value.errors == body["errors"]
     assert info.value.extensions == {"cost": 3} and info.value.exchange is ex
@@ -691,7 +691,7 @@ def test_paginate_raises_when_a_page_has_errors_and_no_data():
     client = client_for(FakeServer(handler=lambda body: next(answers)))
     pages = client.paginate(SUBSCRIBERS, "subscribers", {"listId": "l"})
     assert next(pages) == {"email": "a"}
-    with pytest.raises(GraphQLError, match="list was deleted") as info:
+    with pytest.raises(GraphQLResponseError, match="list was deleted") as info:
         next(pages)
     assert info.value.data is None
 
@@ -912,7 +912,7 @@ def test_sandbox_partial_data_on_engagement(mail, mail_client):
     assert all(p[-1] == "engagement" and p[:3] == ("list", "subscribers", "edges") for p in failed)
     assert all(edges[p[3]]["node"]["engagement"] is None for p in failed)
     assert ex.errors[0]["extensions"]["code"] == "UPSTREAM_TIMEOUT"
-    with pytest.raises(GraphQLError, match="engagement service timed out") as info:
+    with pytest.raises(GraphQLResponseError, match="engagement service timed out") as info:
         ex.raise_for_status()
     assert info.value.data == ex.data
 

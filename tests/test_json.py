@@ -1,4 +1,4 @@
-"""apinotebook._json.loads gives exactly what json.loads gives, for any input."""
+"""apinotebook._core.json.loads gives exactly what json.loads gives, for any input."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apinotebook import _json
+from apinotebook._core import json as _json
 from apinotebook._exchange import Exchange, Request
 
 json_values = st.recursive(

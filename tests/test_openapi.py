@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from apinotebook import ConfigError, History, RestClient, SpecError
-from apinotebook.openapi import OpenAPIClient, Operation
+from apinotebook.openapi import Operation
+from apinotebook.rest import OpenAPIClient
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openapi"
 PETSTORE = FIXTURES / "petstore-3.0.json"

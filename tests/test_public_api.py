@@ -1,17 +1,20 @@
 """The top-level public API is pinned: adding or removing a name is a decision."""
 
+import pytest
+
 import apinotebook
+import apinotebook.rest
 
 PUBLIC = {
     # clients and the model
-    "Exchange", "Request", "Attempt", "History", "history", "inspect",
-    "RestClient", "GraphQLClient", "SoapClient", "Retry",
+    "Exchange", "Request", "Attempt", "History", "history", "show",
+    "RestClient", "OpenAPIClient", "CurlClient", "GraphQLClient", "SoapClient", "Retry",
     # auth
     "ApiKey", "Basic", "Bearer", "OAuth2ClientCredentials", "WsseUsernameToken", "Secret",
     # errors
     "ApiNotebookError", "ConfigError", "MissingSecretError", "MissingExtraError",
     "TransportError", "ConnectError", "RequestTimeout", "ProtocolError", "ResponseTooLarge",
-    "ResponseError", "HTTPStatusError", "DecodeError", "GraphQLError", "SoapFault",
+    "ResponseError", "HTTPStatusError", "DecodeError", "GraphQLResponseError", "SoapFault",
     "SchemaError", "SpecError", "QueryValidationError", "IntegrationError",
     "FatalIntegrationError", "DeliveryError", "ExportError", "LiteralSecretError",
     "SandboxError",
@@ -38,3 +41,28 @@ def test_every_error_has_one_root():
         if n.endswith(("Error", "Fault", "Large", "Timeout"))
     ]
     assert errors and all(issubclass(e, apinotebook.ApiNotebookError) for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "new"),
+    [
+        ("apinotebook", "GraphQLError", "GraphQLResponseError"),
+        ("apinotebook", "inspect", "show"),
+        ("apinotebook.openapi", "OpenAPIClient", "OpenAPIClient"),
+        ("apinotebook.curl", "CurlClient", "CurlClient"),
+        ("apinotebook.curl", "client_from_curl", "client_from_curl"),
+    ],
+)
+def test_renamed_and_moved_names_still_import_with_a_warning(module, name, new):
+    import importlib
+
+    mod = importlib.import_module(module)
+    with pytest.warns(DeprecationWarning, match=f"{module}.{name} moved to"):
+        old = getattr(mod, name)
+    target = getattr(apinotebook, new, None) or getattr(apinotebook.rest, new)
+    assert old is target
+
+
+def test_an_unknown_name_is_still_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        apinotebook.nope  # noqa: B018

@@ -9,11 +9,12 @@ untagged cells keep what defines the integration and drop what only explores
 or displays (see :mod:`apinotebook.export._cells`). A cell holding a literal
 secret is refused with :class:`~apinotebook.LiteralSecretError`. The script
 runs with only the core installed: ``python out.py run | schedule | serve |
-replay | status`` (see :mod:`apinotebook.export._runtime`). From a shell:
+replay | status`` (see :mod:`apinotebook.export.runtime`). From a shell:
 ``apinotebook export NOTEBOOK -o OUT.py [--target script|prefect] [--explain]``.
 """
 
+from apinotebook.export._cli import add_export_command
 from apinotebook.export._notebook import CellReport
 from apinotebook.export._script import TARGETS, ExportResult, export_notebook
 
-__all__ = ["TARGETS", "CellReport", "ExportResult", "export_notebook"]
+__all__ = ["TARGETS", "CellReport", "ExportResult", "add_export_command", "export_notebook"]

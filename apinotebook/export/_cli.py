@@ -2,7 +2,7 @@
 
 Registered by ``apinotebook/cli.py`` like its other subcommands::
 
-    from apinotebook.export._cli import add_export_command
+    from apinotebook.export import add_export_command
     ...
     for add in (_add_sandbox, _add_lab, add_export_command, ...):
         add(sub)
@@ -51,7 +51,7 @@ def add_export_command(sub: argparse._SubParsersAction[Any]) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     """Export; print the result (and the explanation); return 0 (errors raise)."""
-    from apinotebook.export import export_notebook
+    from apinotebook.export._script import export_notebook
 
     result = export_notebook(
         args.notebook, args.output, target=args.target, format=not args.no_format

@@ -5,7 +5,7 @@ library, so exporting needs only the core. Each code cell becomes a
 :class:`CodeCell`: IPython-only lines (``%pip``, ``!ls``, ``%time``,
 ``obj?``) are replaced by ``pass`` in place so line numbers stay those of the
 notebook; cell magics are handled whole (``%%rest``, ``%%graphql`` and
-``%%soap`` become client calls through :func:`apinotebook._cellsyntax.to_python`;
+``%%soap`` become client calls through :func:`apinotebook._core.cellsyntax.to_python`;
 ``%%time`` and ``%%capture`` keep their code; ``%%bash``, ``%%html``... are
 dropped with a reason); then the cell is parsed with :mod:`ast`. Which
 statements an exported script needs is decided in
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from apinotebook._cellsyntax import MagicSyntaxError, parse_cell, to_python
+from apinotebook._core.cellsyntax import MagicSyntaxError, parse_cell, to_python
 from apinotebook._exceptions import ExportError
 
 __all__ = [
@@ -428,7 +428,7 @@ def prepare(cell: Cell, *, template: Any) -> CodeCell | CellReport:
         if "RestClient()" in code:
             header.append("from apinotebook import RestClient")
         if "reveal(" in code:
-            header.append("from apinotebook.export._runtime import reveal")
+            header.append("from apinotebook.export.runtime import reveal")
         source = "\n".join([*header, code])
         tree = _parse(source, cell.index, 0)
         return CodeCell(cell, source, tree, 0, magic=name, forced=forced)

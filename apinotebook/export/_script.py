@@ -18,12 +18,13 @@ import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from apinotebook.__about__ import __version__
 from apinotebook._exceptions import ConfigError, ExportError, LiteralSecretError
 from apinotebook.export._cells import Param, Selection, select
+from apinotebook.export._flowgen import add_flow
 from apinotebook.export._notebook import CellReport, CodeCell, Stmt, read_notebook, where
+from apinotebook.export._pycode import call, py_literal
 from apinotebook.export._secrets_scan import iter_env_names, scan_tree
 
 __all__ = ["TARGETS", "ExportResult", "Module", "export_notebook", "render"]
@@ -34,9 +35,9 @@ LINE = 100
 FORBIDDEN = (
     "IPython", "ipywidgets", "anywidget", "jupyter", "jupyterlab", "jupyter_client",
     "ipykernel", "nbformat", "nbclient", "nbconvert", "papermill", "apinotebook.widgets",
-    "apinotebook.sandbox", "apinotebook.magics", "apinotebook._lab",
+    "apinotebook.sandbox", "apinotebook.magics",
 )  # fmt: skip
-RUNTIME = "apinotebook.export._runtime"
+RUNTIME = "apinotebook.export.runtime"
 MARKER = "Exported from "
 
 
@@ -244,33 +245,6 @@ def _import(stmt: Stmt) -> bool:
 
 
 # -- literals -----------------------------------------------------------------------------
-
-
-def py_literal(value: Any) -> str:
-    """A Python literal for a JSON-like value, with double-quoted strings."""
-    if isinstance(value, str):
-        text = repr(value)
-        if text.startswith("'") and '"' not in value:
-            text = '"' + text[1:-1].replace("\\'", "'") + '"'
-        return text
-    if isinstance(value, list):
-        return "[" + ", ".join(py_literal(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items()) + "}"
-    return repr(value)
-
-
-def call(name: str, args: list[str], indent: int = 0, prefix: int = 0) -> str:
-    """``name(args)`` on one line if it fits, else one argument per line (ruff's layout).
-
-    ``indent`` is the indentation of the line the call is on, ``prefix`` the
-    width of what comes before the call on that line.
-    """
-    flat = f"{name}({', '.join(args)})"
-    if indent + prefix + len(flat) <= LINE and "\n" not in flat:
-        return flat
-    pad = " " * (indent + 4)
-    return f"{name}(\n" + "".join(f"{pad}{a},\n" for a in args) + " " * indent + ")"
 
 
 def _annotation(param: Param) -> str:
@@ -553,8 +527,6 @@ def export_notebook(
     check_secrets(selection)
     module = render(selection, target)
     if target == "prefect":
-        from apinotebook.export._prefect import add_flow
-
         add_flow(module, dest.name)
     body = module.body()
     try:

@@ -11,6 +11,7 @@ from apinotebook.integration._pipeline import Batch, classify
 from apinotebook.integration._recipe import from_recipe
 from apinotebook.integration._report import DryRunReport, DryRunRow, RunReport
 from apinotebook.integration._schedule import Scheduler, parse_interval
+from apinotebook.integration._stages import Extracted, Mapped
 from apinotebook.integration._state import DeadLetter, StateStore
 from apinotebook.integration._webhook import WebhookReceiver
 
@@ -19,7 +20,9 @@ __all__ = [
     "DeadLetter",
     "DryRunReport",
     "DryRunRow",
+    "Extracted",
     "Integration",
+    "Mapped",
     "RunReport",
     "Scheduler",
     "StateStore",

@@ -24,19 +24,18 @@ See :mod:`apinotebook.integration._pipeline` for the delivery guarantees.
 
 from __future__ import annotations
 
-import contextvars
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from apinotebook._exceptions import ConfigError, FatalIntegrationError
 from apinotebook._history import History
 from apinotebook._history import history as shared_history
-from apinotebook._secrets import Secret
+from apinotebook.integration._context import active_integration
 from apinotebook.integration._pipeline import (
     Batch,
     DestinationSpec,
@@ -50,7 +49,9 @@ from apinotebook.integration._prefetch import prefetch
 from apinotebook.integration._progress import Progress, make_progress
 from apinotebook.integration._report import DryRunReport, DryRunRow, RunReport
 from apinotebook.integration._schedule import Scheduler
+from apinotebook.integration._stages import Extracted, Mapped, map_records, replay_source
 from apinotebook.integration._state import DeadLetter, StateStore, check_name
+from apinotebook.integration._triggers import Triggers
 from apinotebook.integration._webhook import WebhookReceiver
 
 __all__ = ["Integration"]
@@ -59,13 +60,8 @@ log = logging.getLogger("apinotebook.integration")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: which integration the current thread is running for (to collect its exchanges)
-_active: contextvars.ContextVar[Integration | None] = contextvars.ContextVar(
-    "apinotebook_integration", default=None
-)
 
-
-class Integration:
+class Integration(Triggers):
     """A source, a mapping and a destination, with state, triggers and reports.
 
     Args:
@@ -203,20 +199,28 @@ class Integration:
         return self._source, dest
 
     def _collect(self, exchange: Any) -> None:
-        if _active.get() is self:
+        if active_integration.get() is self:
             self.history.append(exchange)
 
-    def _pipeline(self, report: RunReport, progress: Any) -> Pipeline:
-        source, dest = self._check(need_destination=True)
+    def _pipeline(
+        self,
+        report: RunReport,
+        progress: Any,
+        *,
+        source: SourceSpec | None = None,
+        transforms: list[Callable[[Any], Any]] | None = None,
+    ) -> Pipeline:
+        checked, dest = self._check(need_destination=True)
+        source = source or checked
         integration = self
         original = dest.fn
 
         def tracked(batch: Batch) -> Any:
-            token = _active.set(integration)  # worker threads do not inherit the context
+            token = active_integration.set(integration)  # worker threads do not inherit the context
             try:
                 return original(batch)
             finally:
-                _active.reset(token)
+                active_integration.reset(token)
 
         spec = DestinationSpec(
             tracked, dest.batch_size, dest.concurrency, dest.retries, dest.backoff, dest.name
@@ -225,7 +229,7 @@ class Integration:
             name=self.name,
             store=self.store,
             source=source,
-            transforms=self._transforms,
+            transforms=self._transforms if transforms is None else transforms,
             destination=spec,
             report=report,
             progress=make_progress(progress),
@@ -253,13 +257,24 @@ class Integration:
         """
         if dry_run:
             return self.dry_run(limit=20 if limit is None else limit)
+        return self._run(limit=limit, progress=progress, trigger=trigger)
+
+    def _run(
+        self,
+        *,
+        limit: int | None,
+        progress: str | Progress | None | bool,
+        trigger: str,
+        source: SourceSpec | None = None,
+        transforms: list[Callable[[Any], Any]] | None = None,
+    ) -> RunReport:
         mode = self.progress if progress is True else (None if progress is False else progress)
         if not self._run_lock.acquire(blocking=False):
             raise FatalIntegrationError(f"{self.name} is already running; wait for it to finish")
         report = RunReport(self.name, trigger=trigger)
         try:
-            active = _active.set(self)
-            pipeline = self._pipeline(report, mode)
+            active = active_integration.set(self)
+            pipeline = self._pipeline(report, mode, source=source, transforms=transforms)
             since = self.store.cursor()
             report.cursor_before = since
             report.run_id = self.store.start_run()
@@ -292,8 +307,50 @@ class Integration:
                 log.info("%s", report.summary())
             return report
         finally:
-            _active.reset(active)
+            active_integration.reset(active)
             self._run_lock.release()
+
+    # -- staged runs (orchestrators) ----------------------------------------------------
+
+    def extract(self, *, limit: int | None = None) -> Extracted:
+        """Read the source from the checkpoint (at most ``limit`` records); change nothing."""
+        source, _ = self._check(need_destination=False)
+        since = self.store.cursor()
+        iterator = iter(self._read(source, since))
+        records: list[Any] = []
+        final = None
+        while limit is None or len(records) < limit:
+            try:
+                records.append(next(iterator))
+            except StopIteration as stop:
+                final = stop.value
+                break
+        return Extracted(since, records, final)
+
+    def map(self, extracted: Extracted) -> Mapped:
+        """Apply the transforms to every extracted record; a failure is kept for :meth:`load`."""
+        return map_records(list(self._transforms), extracted)
+
+    def load(
+        self, mapped: Mapped, *, limit: int | None = None, trigger: str = "staged"
+    ) -> RunReport:
+        """Deliver, dead-letter and checkpoint ``mapped`` through the run's pipeline.
+
+        Raises:
+            ConfigError: ``mapped`` does not belong to its extracted records.
+            FatalIntegrationError: the run stopped (an orchestrator retries the task).
+        """
+        if len(mapped.outcomes) != len(mapped.extracted.records):
+            raise ConfigError("the mapped records do not match the extracted ones; run map() again")
+        source, _ = self._check(need_destination=True)
+        replay, lookup = replay_source(mapped)
+        return self._run(
+            limit=limit,
+            progress="log",
+            trigger=trigger,
+            source=dataclasses.replace(source, fn=replay),
+            transforms=[lookup],
+        )
 
     def _read(self, source: SourceSpec | None, since: Any) -> Iterable[Any]:
         if source is None:
@@ -312,7 +369,7 @@ class Integration:
         since = self.store.cursor()
         report = DryRunReport(self.name, since)
         t0 = time.perf_counter()
-        active = _active.set(self)
+        active = active_integration.set(self)
         try:
             records = []
             for record in self._read(source, since):
@@ -336,7 +393,7 @@ class Integration:
                 status = "filtered" if mapped is None else "would write"
                 report.rows.append(DryRunRow(key, status, record, mapped))
         finally:
-            _active.reset(active)
+            active_integration.reset(active)
         report.duration = time.perf_counter() - t0
         return report
 
@@ -384,7 +441,7 @@ class Integration:
         letters = self.store.dead_letters()
         report = RunReport(self.name, trigger="replay")
         with self._run_lock:
-            active = _active.set(self)
+            active = active_integration.set(self)
             try:
                 pipeline = self._pipeline(report, mode)
                 dest = pipeline.dest
@@ -442,7 +499,7 @@ class Integration:
                     report.batches += 1
                 report.finish("partial" if report.failed else "ok")
             finally:
-                _active.reset(active)
+                active_integration.reset(active)
         self.last_report = report
         return report
 
@@ -460,167 +517,6 @@ class Integration:
     def state(self) -> dict[str, Any]:
         """Cursor, delivered keys, pending dead letters, inbox and the last run."""
         return self.store.summary()
-
-    # -- triggers -------------------------------------------------------------------------
-
-    def _scheduled_run(self) -> None:
-        try:
-            self.run(trigger="schedule", progress="log")
-        except FatalIntegrationError as exc:
-            log.error("%s", exc)
-            raise
-
-    def schedule(
-        self,
-        *,
-        every: str | float | timedelta | None = None,
-        cron: str | None = None,
-        background: bool = True,
-    ) -> Scheduler:
-        """Run on an interval or a cron schedule; in the background unless told otherwise."""
-        if self._scheduler is not None and self._scheduler.running:
-            raise ConfigError(f"{self.name} is already scheduled ({self._scheduler!r}); stop() it")
-        scheduler = Scheduler(self._scheduled_run, every=every, cron=cron, name=self.name)
-        self._scheduler = scheduler
-        if background:
-            return scheduler.start()
-        scheduler.run_forever()
-        return scheduler
-
-    def every(self, interval: str | float | timedelta, *, background: bool = True) -> Scheduler:
-        """Run every ``interval`` (``"5m"``), first run now."""
-        return self.schedule(every=interval, background=background)
-
-    def cron(self, expression: str, *, background: bool = True) -> Scheduler:
-        """Run on a cron schedule (UTC)."""
-        return self.schedule(cron=expression, background=background)
-
-    def on_webhook(
-        self,
-        path: str = "/webhook",
-        *,
-        secret: str | Secret,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        extract: Callable[[Any], Any] | None = None,
-        event_id_header: str = "X-Event-Id",
-    ) -> WebhookReceiver:
-        """Receive signed webhook events and process them through this integration.
-
-        Each event is verified and stored durably before it is acknowledged.
-        With ``extract`` (``event -> record or list of records``) the records
-        go through the mapping and destination directly; without it, each
-        batch of events triggers a normal run (a change notification).
-        """
-        if self._receiver is not None and self._receiver.running:
-            raise ConfigError(f"{self.name} already receives webhooks at {self._receiver.url}")
-        self._extract = extract
-        self._receiver = WebhookReceiver(
-            store=self.store,
-            path=path,
-            secret=secret,
-            on_event=self._wake.set,
-            host=host,
-            port=port,
-            event_id_header=event_id_header,
-        ).start()
-        self._closing.clear()
-        self._processor = threading.Thread(
-            target=self._process_loop, name=f"apinotebook-{self.name}-events", daemon=True
-        )
-        self._processor.start()
-        self._wake.set()  # events left from an earlier session
-        return self._receiver
-
-    @property
-    def webhook_url(self) -> str:
-        """Where to send webhook events (after :meth:`on_webhook`)."""
-        if self._receiver is None:
-            raise ConfigError(f"{self.name} has no webhook receiver: call on_webhook() first")
-        return self._receiver.url
-
-    def _process_loop(self) -> None:
-        delay = 0.5
-        while not self._closing.is_set():
-            self._wake.wait(timeout=delay)
-            self._wake.clear()
-            if self._closing.is_set():
-                break
-            try:
-                self.process_events()
-                delay = 0.5
-            except Exception as exc:  # noqa: BLE001 - events stay in the inbox; retry later
-                log.error("%s: processing webhook events failed: %s", self.name, exc)
-                delay = min(delay * 2, 30.0)
-
-    def process_events(self) -> RunReport | None:
-        """Process the pending inbox events now; returns the run's report, if any ran."""
-        events = self.store.pending_events()
-        if not events:
-            return None
-        ids = [e.id for e in events]
-        if self._extract is None:
-            report: RunReport = self.run(trigger="webhook", progress="log")
-            self.store.mark_events(ids, "processed")
-            return report
-        records: list[Any] = []
-        for event in events:
-            extracted = self._extract(event.payload)
-            if isinstance(extracted, list | tuple):
-                records.extend(extracted)
-            elif extracted is not None:
-                records.append(extracted)
-        report = RunReport(self.name, trigger="webhook")
-        with self._run_lock:
-            active = _active.set(self)
-            try:
-                report.run_id = self.store.start_run()
-                pipeline = self._pipeline(report, "log")
-                try:
-                    pipeline.run(records, advance_cursor=False)
-                    report.finish("partial" if report.failed else "ok")
-                except FatalIntegrationError as exc:
-                    report.finish("failed", str(exc))
-                    raise
-                finally:
-                    self.store.finish_run(report.run_id, report.status, report.to_dict())
-                    self.last_report = report
-            finally:
-                _active.reset(active)
-        self.store.mark_events(ids, "processed")
-        return report
-
-    def serve(
-        self,
-        path: str = "/webhook",
-        *,
-        secret: str | Secret,
-        host: str = "127.0.0.1",
-        port: int = 8765,
-        extract: Callable[[Any], Any] | None = None,
-    ) -> None:
-        """Receive webhooks in the foreground until Ctrl+C (scripts)."""
-        receiver = self.on_webhook(path, secret=secret, host=host, port=port, extract=extract)
-        log.info("%s: listening for webhooks at %s", self.name, receiver.url)
-        try:
-            while not self._closing.wait(1.0):
-                pass
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.stop()
-
-    def stop(self) -> None:
-        """Stop the schedule and the webhook receiver (a run in progress finishes)."""
-        if self._scheduler is not None:
-            self._scheduler.stop()
-        if self._receiver is not None:
-            self._receiver.stop()
-        self._closing.set()
-        self._wake.set()
-        if self._processor is not None and self._processor is not threading.current_thread():
-            self._processor.join(30)
-            self._processor = None
 
     def on_close(self, fn: Callable[[], None]) -> None:
         """Call ``fn`` when the integration is closed (e.g. a client's ``close``)."""

@@ -39,17 +39,17 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from typing import Any, Literal
 
+from apinotebook._core.secrets import mask_text
 from apinotebook._exceptions import (
     ConfigError,
     FatalIntegrationError,
-    GraphQLError,
+    GraphQLResponseError,
     HTTPStatusError,
     ResponseError,
     SchemaError,
     SoapFault,
     TransportError,
 )
-from apinotebook._secrets import mask_text
 from apinotebook.integration._report import RunReport
 from apinotebook.integration._state import StateStore, dumps
 
@@ -212,7 +212,7 @@ def classify(exc: BaseException) -> ErrorClass:
         return "fatal"  # whatever the body says (a SOAP Fault on a 401 too)
     if isinstance(exc, HTTPStatusError):
         return "transient" if status == 429 or status >= 500 else "record"
-    if isinstance(exc, GraphQLError):
+    if isinstance(exc, GraphQLResponseError):
         codes = {str((e.get("extensions") or {}).get("code", "")).upper() for e in exc.errors}
         return "fatal" if codes & _AUTH_CODES else "record"
     if isinstance(exc, SoapFault):
@@ -231,7 +231,7 @@ def fatal_message(exc: BaseException, where: str) -> str:
     if isinstance(exc, HTTPStatusError) and exc.status in (401, 403):
         what = "authentication failed" if exc.status == 401 else "permission denied"
         return f"{where}: {what} ({text}). Check the credentials, then run again."
-    if isinstance(exc, GraphQLError) or isinstance(exc, SoapFault):
+    if isinstance(exc, GraphQLResponseError) or isinstance(exc, SoapFault):
         return f"{where}: authentication failed ({text}). Check the credentials, then run again."
     if isinstance(exc, SchemaError):
         return f"{where}: the API contract does not match ({text}). Update the mapping."

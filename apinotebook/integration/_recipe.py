@@ -46,8 +46,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from apinotebook._core.secrets import Secret
 from apinotebook._exceptions import ConfigError, MissingSecretError
-from apinotebook._secrets import Secret
 
 __all__ = ["FILTERS", "from_recipe", "render"]
 

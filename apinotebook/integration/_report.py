@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from apinotebook._core.secrets import mask_text
 from apinotebook._exceptions import FatalIntegrationError
-from apinotebook._secrets import mask_text
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -27,9 +27,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from apinotebook._core.secrets import Secret, as_secret
+from apinotebook._core.signing import SIGNATURE_HEADER, SignatureError, verify
 from apinotebook._exceptions import ConfigError
-from apinotebook._secrets import Secret, as_secret
-from apinotebook._signing import SIGNATURE_HEADER, SignatureError, verify
 from apinotebook.integration._state import StateStore
 
 __all__ = ["WebhookReceiver"]

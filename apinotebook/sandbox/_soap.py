@@ -59,8 +59,8 @@ from urllib.parse import parse_qsl
 
 from lxml import etree
 
+from apinotebook._core.xml import has_dtd, safe_parser
 from apinotebook._exceptions import ConfigError
-from apinotebook._soap_wsdl import has_dtd, safe_parser
 from apinotebook.sandbox._context import Message, Receive, Scope, Send
 from apinotebook.sandbox._soap_contract import (
     WSDL_DIR,

@@ -7,7 +7,7 @@ parses a WSDL with zeep (``zeep.wsdl.Document`` over the package files only,
 with ``forbid_dtd``/``forbid_entities``/``forbid_external``) once per process,
 on the first SOAP call: zeep (and ``requests`` under it) takes ~0.4 s to
 import. :func:`declares_doctype` and the SOAP client's hardened parser
-(:func:`apinotebook._soap_wsdl.safe_parser`) keep hostile XML out.
+(:func:`apinotebook.soap._wsdl.safe_parser`) keep hostile XML out.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 
 from lxml import etree
 
+from apinotebook._core.xml import WSDL_NS, XSD_NS, safe_parser
 from apinotebook._exceptions import ConfigError
-from apinotebook._soap_wsdl import WSDL_NS, XSD_NS, safe_parser
 
 __all__ = [
     "WSDL_DIR",

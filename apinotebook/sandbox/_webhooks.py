@@ -2,7 +2,7 @@
 
 Services call :meth:`WebhookDispatcher.publish` from their handlers; a single
 background task started with the app delivers each event to its URL with an
-``X-Signature`` header (see :mod:`apinotebook._signing`), an ``X-Event-Id``
+``X-Signature`` header (see :mod:`apinotebook._core.signing`), an ``X-Event-Id``
 and an ``X-Event-Type``. A delivery that fails (connection error or a status
 other than 2xx) is retried with exponential backoff, up to ``max_attempts``.
 Every attempt is kept in :attr:`WebhookDispatcher.deliveries` so tests and
@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from apinotebook._signing import SIGNATURE_HEADER, signature_header
+from apinotebook._core.signing import SIGNATURE_HEADER, signature_header
 
 __all__ = ["Delivery", "WebhookDispatcher"]
 

@@ -35,7 +35,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Respons
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from apinotebook._signing import SignatureError, verify
+from apinotebook._core.signing import SignatureError, verify
 from apinotebook.sandbox._chat_store import MAX_KEYS, ChatChannel, ChatStore
 from apinotebook.sandbox._context import Mount, SandboxContext
 from apinotebook.sandbox._rest import ApiError, make_app, options_of, rest_mount, store_of
@@ -368,7 +368,7 @@ def build(ctx: SandboxContext) -> list[Mount]:
 
     Options (``Sandbox(options={"chat": {...}})``): ``require_signature`` makes
     incoming webhooks refuse posts without a valid ``X-Signature``
-    (HMAC with ``CHAT_SIGNING_SECRET``, see :mod:`apinotebook._signing`).
+    (HMAC with ``CHAT_SIGNING_SECRET``, see :mod:`apinotebook._core.signing`).
     """
     options = options_of(ctx, "chat", _OPTIONS)
     store = ChatStore(

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FallbackMixin",
+    "register_builtin_views",
+    "register_view",
     "HistoryView",
     "Inspector",
     "RequestBuilder",
@@ -32,6 +34,9 @@ __all__ = [
     "Widget",
     "WsdlExplorer",
 ]
+
+from apinotebook._core.views import register_view
+from apinotebook.widgets._registry import register_builtin_views
 
 _WHERE = {
     "FallbackMixin": "apinotebook.widgets._base",

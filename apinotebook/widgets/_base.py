@@ -40,8 +40,8 @@ from typing import Any
 import anywidget
 import traitlets
 
+from apinotebook._core.secrets import mask_text
 from apinotebook._exceptions import ApiNotebookError
-from apinotebook._secrets import mask_text
 
 __all__ = ["FallbackMixin", "Widget", "css", "esm"]
 

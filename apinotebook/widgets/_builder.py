@@ -5,7 +5,7 @@
 
 The form holds a method, a path, query parameters, headers and a JSON body
 (checked as JSON while you type). For an
-:class:`~apinotebook.openapi.OpenAPIClient` a searchable picker fills it
+:class:`~apinotebook.rest.OpenAPIClient` a searchable picker fills it
 from an operation: path, query and header parameters (required ones marked,
 enums as selects) and a JSON skeleton of the body schema; *Send* then runs
 ``client.call(operation, ...)``, so a missing required parameter is the
@@ -38,11 +38,10 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets
 
+from apinotebook._core.secrets import is_sensitive_name, mask_text, mask_url
 from apinotebook._exceptions import ConfigError
 from apinotebook._exchange import Exchange
-from apinotebook._inspect import register_inspector
-from apinotebook._secrets import is_sensitive_name, mask_text, mask_url
-from apinotebook.rest import RestClient
+from apinotebook.rest import OpenAPIClient, RestClient
 from apinotebook.widgets._base import Widget, esm
 from apinotebook.widgets._explorer import (
     Explorer,
@@ -59,7 +58,7 @@ from apinotebook.widgets._explorer import (
 from apinotebook.widgets._snippets import py_str
 
 if TYPE_CHECKING:
-    from apinotebook.openapi import OpenAPIClient, Operation, Parameter
+    from apinotebook.openapi import Operation, Parameter
 
 __all__ = [
     "BuilderPanel",
@@ -365,8 +364,6 @@ class BuilderPanel(Widget):
         )
 
     def _openapi(self) -> OpenAPIClient | None:
-        from apinotebook.openapi import OpenAPIClient
-
         return self._client if isinstance(self._client, OpenAPIClient) else None
 
     def _require_openapi(self) -> OpenAPIClient:
@@ -501,7 +498,7 @@ class RequestBuilder(Explorer):
 
     Args:
         client: a :class:`~apinotebook.RestClient`; an
-            :class:`~apinotebook.openapi.OpenAPIClient` adds the operation picker.
+            :class:`~apinotebook.rest.OpenAPIClient` adds the operation picker.
         name: the client's variable in *Copy as code* (``client.call(...)``).
         operation: an operation id to open the form with (OpenAPI clients).
     """
@@ -547,6 +544,3 @@ class RequestBuilder(Explorer):
             f"<th>path</th><th>operation</th><th>summary</th></tr></thead><tbody>{rows}"
             f"</tbody></table>{tail}</div>"
         )
-
-
-register_inspector("apinotebook.rest.RestClient", RequestBuilder)

@@ -16,9 +16,10 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from apinotebook._secrets import MASK, is_sensitive_name, mask_text, mask_url
+from apinotebook._core.secrets import MASK, is_sensitive_name, mask_text, mask_url
+from apinotebook._core.xml import parse_xml
 from apinotebook.widgets._snippets import py_str
-from apinotebook.widgets._tree import masked_head
+from apinotebook.widgets._text import masked_head
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -46,8 +47,6 @@ def curl_code(exchange: Exchange) -> str:
     """The request as a masked curl command, or a note why there is none."""
     try:
         text = exchange.to_curl()
-    except ImportError:
-        return "# curl export is not available in this version of apinotebook"
     except Exception as exc:  # noqa: BLE001 - a tab must not break the widget
         return f"# the request cannot be written as curl: {mask_text(str(exc))}"
     return _cap(mask_text(text), "ex.to_curl() gives the whole command")
@@ -215,9 +214,8 @@ def _xml_value(element: etree._Element) -> Any:
 def _soap_arguments(content: bytes) -> dict[str, Any] | None:
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     try:
-        root = etree.fromstring(content, parser=parser)
+        root = parse_xml(content)
     except etree.XMLSyntaxError:
         return None
     body = next((c for c in root if str(c.tag).endswith("}Body")), None)

@@ -20,10 +20,10 @@ from typing import Any
 
 import ipywidgets
 
+from apinotebook._core.render import exchange_html
+from apinotebook._core.secrets import is_sensitive_name, mask_text
 from apinotebook._exceptions import ConfigError, ResponseError
 from apinotebook._exchange import Exchange
-from apinotebook._render import exchange_html
-from apinotebook._secrets import is_sensitive_name, mask_text
 from apinotebook.widgets._base import FallbackMixin, Widget, _static, css
 from apinotebook.widgets._code import _env_name, _mask_value
 from apinotebook.widgets._inspector import Inspector

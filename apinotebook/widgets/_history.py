@@ -21,11 +21,11 @@ from typing import Any
 import ipywidgets
 import traitlets
 
+from apinotebook._core.render import history_html
+from apinotebook._core.secrets import mask_text, mask_url
 from apinotebook._exchange import Exchange
 from apinotebook._history import History
 from apinotebook._history import history as default_history
-from apinotebook._render import history_html
-from apinotebook._secrets import mask_text, mask_url
 from apinotebook.widgets._base import FallbackMixin, Widget, esm
 from apinotebook.widgets._inspector import Inspector
 from apinotebook.widgets._text import diff_bodies

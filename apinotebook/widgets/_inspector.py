@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets
 
-from apinotebook._exchange import Exchange, human_size
-from apinotebook._render import exchange_html
-from apinotebook._secrets import MASK, is_sensitive_name, mask_headers, mask_text, mask_url
+from apinotebook._core.render import exchange_html, human_size
+from apinotebook._core.secrets import MASK, is_sensitive_name, mask_headers, mask_text, mask_url
+from apinotebook._core.xml import parse_xml
+from apinotebook._exchange import Exchange
 from apinotebook.widgets._base import Widget, esm
 from apinotebook.widgets._code import curl_code, python_code
-from apinotebook.widgets._text import PAGE, TextCursor, body_cursor
-from apinotebook.widgets._tree import DEFAULT_LIMIT, JsonTree, TreePathError, XmlTree, masked_head
+from apinotebook.widgets._text import PAGE, TextCursor, body_cursor, masked_head
+from apinotebook.widgets._tree import DEFAULT_LIMIT, JsonTree, TreePathError, XmlTree
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,15 +49,8 @@ def _safe_xml(content: bytes) -> Any:
     """The document element, parsed without DTDs, entities or network; ``None`` if not XML."""
     from lxml import etree
 
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        remove_blank_text=True,
-        huge_tree=len(content) > 8 * 1024 * 1024,
-    )
     try:
-        root = etree.fromstring(content, parser=parser)
+        root = parse_xml(content, remove_blank_text=True)
     except (etree.XMLSyntaxError, ValueError):
         return None
     if getattr(root.getroottree().docinfo, "doctype", ""):

@@ -37,10 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets
 
+from apinotebook._core.secrets import mask_text, mask_url
 from apinotebook._exceptions import ConfigError, SchemaError
 from apinotebook._exchange import Exchange
-from apinotebook._inspect import register_inspector
-from apinotebook._secrets import mask_text, mask_url
 from apinotebook.widgets._base import Widget, esm
 from apinotebook.widgets._explorer import Explorer, call_code, explorer_css, run_call, value_code
 from apinotebook.widgets._schema_query import (
@@ -274,6 +273,3 @@ class SchemaExplorer(Explorer):
         query = panel.query.strip()
         shown = f"<pre>{escape(mask_text(query))}</pre>" if query else ""
         return f"<div class='apinotebook-schema'>{head}{''.join(sections)}{shown}</div>"
-
-
-register_inspector("apinotebook.graphql.GraphQLClient", SchemaExplorer)

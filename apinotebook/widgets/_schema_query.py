@@ -56,8 +56,8 @@ from graphql import (
 )
 from graphql.pyutils import Undefined
 
+from apinotebook._core.secrets import mask_text
 from apinotebook._exceptions import ConfigError
-from apinotebook._secrets import mask_text
 
 __all__ = [
     "KINDS",

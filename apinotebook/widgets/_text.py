@@ -14,15 +14,15 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from apinotebook._render import pretty_body
-from apinotebook._secrets import MASK, is_sensitive_name, mask_body, mask_text
-from apinotebook.widgets._tree import masked_head
+from apinotebook._core.render import pretty_body
+from apinotebook._core.secrets import MASK, is_sensitive_name, mask_body, mask_text
 
 if TYPE_CHECKING:
     from apinotebook._exchange import Exchange
 
 __all__ = [
     "PAGE",
+    "masked_head",
     "TextCursor",
     "body_cursor",
     "diff_bodies",
@@ -35,6 +35,17 @@ __all__ = [
 PAGE = 64 * 1024
 #: bodies up to this size are pretty-printed (and masked) in one go
 _WHOLE = 4 * 1024 * 1024
+
+
+def masked_head(text: str, n: int) -> str:
+    """The first ``n`` characters of ``text`` with registered secrets masked.
+
+    Masks a little more than it keeps, so a secret cut by the boundary
+    never shows partly.
+    """
+    if len(text) <= n:
+        return mask_text(text)
+    return mask_text(text[: n + 512])[:n] + "…"
 
 
 def _scalar_json(value: Any) -> str:

@@ -28,14 +28,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from apinotebook._core.secrets import MASK, is_sensitive_name, mask_text
 from apinotebook._exceptions import ConfigError
-from apinotebook._secrets import MASK, is_sensitive_name, mask_text
 from apinotebook.widgets._snippets import XmlStep, json_snippet, jsonpath, xml_snippet, xpath
+from apinotebook.widgets._text import masked_head, pretty_json
 
 if TYPE_CHECKING:
     from lxml import etree
 
-__all__ = ["DEFAULT_LIMIT", "JsonTree", "MAX_LIMIT", "TreePathError", "XmlTree", "masked_head"]
+__all__ = ["DEFAULT_LIMIT", "JsonTree", "MAX_LIMIT", "TreePathError", "XmlTree"]
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -49,17 +50,6 @@ Path = list[str | int]
 
 class TreePathError(ConfigError):
     """A path does not lead to a node of the document."""
-
-
-def masked_head(text: str, n: int) -> str:
-    """The first ``n`` characters of ``text`` with registered secrets masked.
-
-    Masks a little more than it keeps, so a secret cut by the boundary
-    never shows partly.
-    """
-    if len(text) <= n:
-        return mask_text(text)
-    return mask_text(text[: n + 512])[:n] + "…"
 
 
 def _clamp(offset: int, limit: int) -> tuple[int, int]:
@@ -198,8 +188,6 @@ class JsonTree:
         if key is not None and _is_masked(key, value):
             preview = MASK
         elif _is_container(value) or isinstance(value, str | int | float | bool | type(None)):
-            from apinotebook.widgets._text import pretty_json
-
             preview = pretty_json(value, limit=_DETAIL)
         else:
             preview = _scalar(value)[1]

@@ -35,10 +35,9 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets
 
+from apinotebook._core.secrets import mask_text, mask_url
 from apinotebook._exceptions import ConfigError
 from apinotebook._exchange import Exchange
-from apinotebook._inspect import register_inspector
-from apinotebook._secrets import mask_text, mask_url
 from apinotebook.widgets._base import Widget, esm
 from apinotebook.widgets._explorer import (
     Explorer,
@@ -327,6 +326,3 @@ class WsdlExplorer(Explorer):
                 parts.append(f"<div><b>{escape(title)}</b> (SOAP {escape(port['soap_version'])})"
                              f"</div><table><tbody>{rows}</tbody></table>")  # fmt: skip
         return f"<div class='apinotebook-wsdl'>{''.join(parts)}</div>"
-
-
-register_inspector("apinotebook.soap.SoapClient", WsdlExplorer)

@@ -3,7 +3,7 @@ import ast
 import pytest
 
 from apinotebook import Secret
-from apinotebook._cellsyntax import (
+from apinotebook._core.cellsyntax import (
     GraphQLCell,
     MagicSyntaxError,
     RestCell,

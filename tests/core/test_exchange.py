@@ -7,7 +7,7 @@ import pytest
 from apinotebook import (
     DecodeError,
     Exchange,
-    GraphQLError,
+    GraphQLResponseError,
     HTTPStatusError,
     Request,
     Secret,
@@ -101,7 +101,7 @@ def test_graphql_200_with_errors_keeps_partial_data():
     ex = make(json.dumps(body).encode(), protocol="graphql")
     assert not ex.ok
     assert ex.data == body["data"] and ex.errors[0]["path"] == ["list", "engagement"]
-    with pytest.raises(GraphQLError, match="engagement timed out") as info:
+    with pytest.raises(GraphQLResponseError, match="engagement timed out") as info:
         ex.raise_for_status()
     assert info.value.data == body["data"] and info.value.errors == body["errors"]
 

@@ -4,7 +4,7 @@ import pickle
 import pytest
 
 from apinotebook import ConfigError, MissingSecretError, Secret
-from apinotebook._secrets import (
+from apinotebook._core.secrets import (
     MASK,
     is_sensitive_name,
     mask_body,

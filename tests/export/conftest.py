@@ -110,7 +110,7 @@ def ruff_problems(path: Path) -> str:
 
 def _run_magic(kind: str, line: str, body: str, ns: dict[str, Any]) -> None:
     """What the %%rest / %%graphql magics do, written independently of the exporter."""
-    from apinotebook._cellsyntax import (
+    from apinotebook._core.cellsyntax import (
         GraphQLCell,
         RestCell,
         namespace_resolver,

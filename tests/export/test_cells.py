@@ -170,7 +170,7 @@ def test_imports_are_pruned_merged_and_sorted(make_notebook) -> None:
     assert block == (
         "import json\nfrom pathlib import Path\n\nimport httpx\n"
         "from apinotebook import Bearer, Secret\n"
-        "from apinotebook.export._runtime import Cli, main\n"
+        "from apinotebook.export.runtime import Cli, main\n"
         "from apinotebook.integration import Integration"
     )
 

@@ -24,9 +24,9 @@ from apinotebook import (
     Request,
     Secret,
 )
-from apinotebook._signing import signature_header
+from apinotebook._core.signing import signature_header
 from apinotebook.export import export_notebook
-from apinotebook.export._runtime import Cli, Parameter, configure_logging, main
+from apinotebook.export.runtime import Cli, Parameter, configure_logging, main
 from apinotebook.integration import Integration
 
 from .conftest import code, notebook_json
@@ -96,7 +96,7 @@ def test_secret_parameters_come_from_the_environment_only(
         cli.param("API_TOKEN")
     cli = Cli("x", parameters=PARAMS, environ={"API_TOKEN": "tok-3f9a8b7c6d5e"})
     assert cli.param("API_TOKEN") == "tok-3f9a8b7c6d5e"
-    from apinotebook._secrets import mask_text
+    from apinotebook._core.secrets import mask_text
 
     assert mask_text("sent tok-3f9a8b7c6d5e") == "sent ***"  # registered for masking
     with pytest.raises(SystemExit):
@@ -404,6 +404,7 @@ def test_the_runtime_imports_neither_jupyter_nor_prefect() -> None:
     probe = (
         "import sys\n"
         "import apinotebook.export._runtime\n"
+        "import apinotebook.export.runtime\n"
         "import apinotebook.export._prefect\n"
         "import apinotebook.export\n"
         "bad = {'IPython', 'ipykernel', 'ipywidgets', 'anywidget', 'prefect', 'nbformat',"

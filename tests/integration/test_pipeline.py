@@ -17,7 +17,7 @@ from apinotebook import (
     Request,
     TransportError,
 )
-from apinotebook._signing import signature_header
+from apinotebook._core.signing import signature_header
 from apinotebook.integration import Integration, StateStore, classify, parse_interval
 
 

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from apinotebook import ApiKey, Basic, Bearer, RestClient
-from apinotebook._signing import signature_header
+from apinotebook._core.signing import signature_header
 from apinotebook.auth import OAuth2ClientCredentials
 from apinotebook.graphql import GraphQLClient
 from apinotebook.integration import Batch, Integration

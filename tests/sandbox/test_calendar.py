@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from apinotebook import ConfigError
-from apinotebook._signing import SignatureError, verify
+from apinotebook._core.signing import SignatureError, verify
 from apinotebook.sandbox import Mount, Sandbox, SandboxContext
 from apinotebook.sandbox._context import credentials
 from apinotebook.sandbox._seed import EPOCH

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from apinotebook import ConfigError
-from apinotebook._signing import signature_header
+from apinotebook._core.signing import signature_header
 from apinotebook.sandbox import Sandbox, SandboxContext
 from apinotebook.sandbox._context import credentials
 from apinotebook.sandbox._webhooks import WebhookDispatcher

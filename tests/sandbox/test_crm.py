@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from apinotebook import ConfigError
-from apinotebook._signing import SIGNATURE_HEADER, verify
+from apinotebook._core.signing import SIGNATURE_HEADER, verify
 from apinotebook.sandbox import Mount, Sandbox, SandboxContext, crm
 from apinotebook.sandbox._context import credentials
 from apinotebook.sandbox._crm_store import CrmStore

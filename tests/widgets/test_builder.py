@@ -12,7 +12,7 @@ import pytest
 from widget_builders import TOKEN
 
 from apinotebook import Bearer, ConfigError, RestClient, Secret
-from apinotebook._inspect import inspect
+from apinotebook import show as inspect
 from apinotebook.widgets import Inspector
 from apinotebook.widgets._builder import (
     BuilderPanel,

@@ -12,7 +12,7 @@ import pytest
 from widget_builders import TOKEN
 
 from apinotebook import ConfigError, SchemaError
-from apinotebook._inspect import inspect
+from apinotebook import show as inspect
 from apinotebook.graphql import GraphQLClient
 from apinotebook.widgets import Inspector
 from apinotebook.widgets._schema import SchemaExplorer

@@ -170,14 +170,6 @@ def test_code_tab_has_curl_and_python_without_secrets(contacts):
     assert w.code["curl"].startswith("curl") and TOKEN not in w.code["curl"]
 
 
-def test_code_tab_degrades_without_the_curl_module(contacts, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "apinotebook.curl", None)  # import fails
-    w = Inspector(contacts)
-    assert w.code["curl"].startswith("# curl export is not available")
-
-
 def test_graphql_exchange_snippets_map_to_data_and_errors():
     body = {
         "data": {"list": {"edges": [{"node": {"email": "a@x"}}]}},
@@ -288,9 +280,9 @@ def test_close_drops_the_body(contacts):
 
 
 def test_exchange_displays_as_inspector_in_a_kernel(contacts, monkeypatch):
-    from apinotebook import _render
+    from apinotebook._core import views
 
-    monkeypatch.setattr(_render, "_in_kernel", lambda: True)
+    monkeypatch.setattr(views, "in_kernel", lambda: True)
     bundle = contacts._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert "text/html" in bundle and TOKEN not in bundle["text/html"]

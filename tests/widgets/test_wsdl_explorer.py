@@ -12,7 +12,7 @@ import pytest
 from widget_builders import TOKEN
 
 from apinotebook import Basic, ConfigError, Secret, WsseUsernameToken
-from apinotebook._inspect import inspect
+from apinotebook import show as inspect
 from apinotebook.soap import SoapClient
 from apinotebook.widgets import Inspector
 from apinotebook.widgets._wsdl import WsdlExplorer, coerce_arguments

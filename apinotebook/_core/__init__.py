@@ -1,0 +1,1 @@
+"""The private layer every part of apinotebook shares: HTTP, JSON, secrets, XML, paths."""

@@ -1,0 +1,615 @@
+"""The send loop every client shares: auth, redirects, retries, limits, history.
+
+:class:`HttpCore` wraps one ``httpx.Client`` (and, on demand, one
+``httpx.AsyncClient``). The loop itself is written once, *sans I/O*, as a
+generator (:meth:`HttpCore._flow`) that yields "send this" and "sleep this
+long" steps; a sync driver and an async driver perform the steps. So the
+REST, GraphQL and SOAP clients, sync and async, share exactly one
+implementation of:
+
+- redirects, followed by hand so credentials never cross origins: a hop to
+  another scheme, host or port drops the auth flow and sensitive headers;
+- the :class:`~apinotebook.retry.Retry` policy, with every attempt recorded in
+  the history and summarised on the final exchange;
+- a response-size limit (``max_response_size``, default 100 MB), checked
+  against ``Content-Length`` first and while streaming;
+- mapping httpx's exceptions to apinotebook's at the boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ssl
+import time
+import weakref
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, Self
+
+import httpx
+
+from apinotebook.__about__ import __version__
+from apinotebook._core.secrets import is_sensitive_name, mask_text, mask_url
+from apinotebook._exceptions import (
+    ConfigError,
+    ConnectError,
+    ProtocolError,
+    RequestTimeout,
+    ResponseTooLarge,
+    TransportError,
+)
+from apinotebook._exchange import Attempt, Exchange, Protocol, Request
+from apinotebook._history import History
+from apinotebook._history import history as default_history
+from apinotebook.retry import NO_RETRY, ErrorKind, Retry
+
+__all__ = ["DEFAULT_MAX_RESPONSE_SIZE", "ClientBase", "HistoryArg", "HttpCore", "USER_AGENT"]
+
+DEFAULT_MAX_RESPONSE_SIZE = 100 * 1024 * 1024
+USER_AGENT = f"apinotebook/{__version__} httpx/{httpx.__version__}"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+#: ``True`` (the shared history), a :class:`History`, or ``None``/``False`` (off).
+HistoryArg = History | bool | None
+Decoder = Callable[[Exchange], Exchange]
+AuthArg = httpx.Auth | None | Literal["default"]
+
+
+@dataclass(slots=True)
+class _Send:
+    request: httpx.Request
+    auth: httpx.Auth | None
+
+
+@dataclass(slots=True)
+class _Sleep:
+    seconds: float
+
+
+@dataclass(slots=True)
+class _Raw:
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    elapsed: float
+    started_at: datetime
+
+
+_Step = _Send | _Sleep
+
+
+@functools.cache
+def default_tls() -> ssl.SSLContext:
+    """One verifying TLS context shared by every client (building one costs ~40 ms)."""
+    return httpx.create_ssl_context()
+
+
+def resolve_history(value: HistoryArg) -> History | None:
+    """Turn a ``history=`` argument into a :class:`History` or ``None``."""
+    if value is True:
+        return default_history
+    if value is None or value is False:
+        return None
+    if isinstance(value, History):
+        return value
+    raise ConfigError(f"history= takes True, False, None or a History, not {type(value).__name__}")
+
+
+def resolve_retry(value: Retry | bool | int | None) -> Retry:
+    """Turn a ``retry=`` argument into a policy: ``False``/``0`` disable, an int sets attempts."""
+    if value is None or value is True:
+        return Retry()
+    if value is False:
+        return NO_RETRY
+    if isinstance(value, Retry):
+        return value
+    if isinstance(value, int):
+        return Retry(max_attempts=max(1, value))
+    raise ConfigError(f"retry= takes a Retry, True/False or a number of attempts, not {value!r}")
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    return (url.scheme, url.host, port)
+
+
+def _redirect(request: httpx.Request, raw: _Raw) -> tuple[httpx.Request, bool]:
+    """The next hop's request, and whether it leaves the origin."""
+    location = raw.headers["location"]
+    url = request.url.join(location)
+    if url.scheme not in ("http", "https"):
+        raise ProtocolError(f"refusing to follow a redirect to {mask_url(str(url))}")
+    method = request.method
+    if raw.status == 303 and method != "HEAD" or raw.status in (301, 302) and method == "POST":
+        method = "GET"
+    cross = _origin(url) != _origin(request.url)
+    headers = httpx.Headers(
+        [
+            (k, v)
+            for k, v in request.headers.multi_items()
+            if k.lower() != "host"
+            and not (cross and (is_sensitive_name(k) or k.lower() == "cookie"))
+            and not (method != request.method and k.lower() in ("content-length", "content-type"))
+        ]
+    )
+    content = request.content if method == request.method else b""
+    return httpx.Request(method, url, headers=headers, content=content), cross
+
+
+def _error_kind(exc: TransportError) -> ErrorKind:
+    if isinstance(exc, ConnectError):
+        return "connect"
+    if isinstance(exc, RequestTimeout):
+        return "connect" if exc.args and "connect" in str(exc.args[0]).lower() else "timeout"
+    return "protocol"
+
+
+def map_httpx_error(exc: httpx.HTTPError, request: httpx.Request) -> TransportError:
+    """Translate an httpx transport error into apinotebook's tree (no secrets in it)."""
+    url = mask_url(str(request.url))
+    detail = mask_text(str(exc)) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout):
+        return RequestTimeout(
+            f"Timed out connecting to {url} ({detail}). Is the host reachable?", url=url
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return RequestTimeout(
+            f"{request.method} {url} timed out ({type(exc).__name__}). "
+            "Raise timeout= if the server is just slow.",
+            url=url,
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return ConnectError(
+            f"Could not connect to {url}: {detail}. Is the server running and the URL right?",
+            url=url,
+        )
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return ProtocolError(
+            f"The connection broke during {request.method} {url}: {detail}", url=url
+        )
+    return TransportError(f"{request.method} {url} failed: {detail}", url=url)
+
+
+class HttpCore:
+    """The shared HTTP machinery behind the REST, GraphQL and SOAP clients.
+
+    Args:
+        base_url: prefix for relative URLs.
+        auth: an ``httpx.Auth`` (see :mod:`apinotebook.auth`) applied to every
+            request on the same origin.
+        headers: default headers.
+        params: default query parameters.
+        timeout: seconds, or an ``httpx.Timeout``.
+        retry: a :class:`Retry`, ``False`` to disable, or a number of attempts.
+        transport: an ``httpx`` transport (``httpx.MockTransport`` in tests);
+            used for async calls too when it supports them.
+        async_transport: a separate transport for async calls.
+        history: where exchanges are recorded (default: the shared history).
+        max_response_size: bodies larger than this many bytes raise
+            :class:`ResponseTooLarge` (``None`` disables the limit).
+        verify: TLS verification (on by default), or an ``ssl.SSLContext``.
+        follow_redirects: follow 3xx responses (credentials stay on-origin).
+        max_redirects: redirects followed before giving up.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | httpx.URL = "",
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = 30.0,
+        retry: Retry | bool | int | None = None,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+        history: HistoryArg = True,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
+        verify: Any = True,
+        follow_redirects: bool = True,
+        max_redirects: int = 20,
+    ) -> None:
+        if auth is not None and not isinstance(auth, httpx.Auth):
+            raise ConfigError(
+                f"auth= takes an auth object such as Bearer(...), Basic(...) or ApiKey(...), "
+                f"not {type(auth).__name__}"
+            )
+        self.auth = auth
+        self.retry = resolve_retry(retry)
+        self.history = resolve_history(history)
+        self.max_response_size = max_response_size
+        self.follow_redirects = follow_redirects
+        self.max_redirects = max_redirects
+        if verify is True:
+            verify = default_tls()  # shared: a new client costs microseconds, not 40 ms
+        self._settings: dict[str, Any] = {
+            "base_url": base_url,
+            "headers": {"User-Agent": USER_AGENT, **dict(headers or {})},
+            "params": params,
+            "timeout": timeout,
+            "verify": verify,
+            "follow_redirects": False,
+        }
+        self._client = httpx.Client(transport=transport, **self._settings)
+        if async_transport is None and isinstance(transport, httpx.AsyncBaseTransport):
+            async_transport = transport
+        self._async_transport = async_transport
+        # an AsyncClient's pool belongs to one event loop: one client per loop
+        self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
+        self._aclients = weakref.WeakKeyDictionary()
+
+    # -- configuration -------------------------------------------------------
+
+    @property
+    def base_url(self) -> httpx.URL:
+        """The base URL relative paths are joined to."""
+        return self._client.base_url
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """Default headers (mutable)."""
+        return self._client.headers
+
+    def build_request(self, method: str, url: str | httpx.URL, **kwargs: Any) -> httpx.Request:
+        """An ``httpx.Request`` with the defaults merged in (no I/O).
+
+        A query string in ``url`` is merged with ``params=`` (httpx 0.28 would
+        drop one of them: encode/httpx#3433).
+        """
+        params = kwargs.pop("params", None)
+        try:
+            target = httpx.URL(url) if "?" in str(url) else None
+            if target is not None and target.query:
+                merged = httpx.QueryParams(target.query)
+                if params is not None:
+                    merged = merged.merge(params)
+                kwargs["params"] = merged
+                url = target.copy_with(query=None)
+            elif params is not None:
+                kwargs["params"] = params
+            request = self._client.build_request(method, url, **kwargs)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, TypeError) as exc:
+            raise ConfigError(f"cannot build {method} {mask_url(str(url))}: {exc}") from exc
+        if request.url.scheme not in ("http", "https"):
+            raise ConfigError(
+                f"URL {mask_url(str(request.url))} must be absolute http(s), or relative to a "
+                "base_url (set base_url= on the client)"
+            )
+        return request
+
+    # -- the loop (sans I/O) ---------------------------------------------------
+
+    def _flow(
+        self,
+        request: httpx.Request,
+        *,
+        protocol: Protocol,
+        operation: str | None,
+        idempotent: bool | None,
+        auth: AuthArg,
+        decode: Decoder | None,
+    ) -> Generator[_Step, _Raw | TransportError | None, Exchange]:
+        retry = self.retry
+        is_idempotent = retry.is_idempotent(request.method, request.headers, idempotent)
+        first_auth = self.auth if auth == "default" else auth
+        # Bearer and header API keys are plain headers: set them here instead of running
+        # httpx's auth-flow machinery on every request; they are dropped on a redirect to
+        # another origin exactly like the flow would be
+        static = getattr(first_auth, "static_headers", None)
+        static_headers: dict[str, str] = static() if callable(static) else {}
+        if static_headers:
+            request.headers.update(static_headers)
+            first_auth = None
+        attempts: list[Attempt] = []
+        first = time.monotonic()
+        number = 0
+        while True:
+            number += 1
+            current, hop_auth = request, first_auth
+            redirects: list[str] = []
+            while True:
+                outcome = yield _Send(current, hop_auth)
+                if not isinstance(outcome, _Raw) or not self.follow_redirects:
+                    break
+                if outcome.status not in _REDIRECTS or "location" not in outcome.headers:
+                    break
+                if len(redirects) >= self.max_redirects:
+                    origin = mask_url(str(request.url))
+                    raise ProtocolError(f"more than {self.max_redirects} redirects from {origin}")
+                current, cross = _redirect(current, outcome)
+                if cross:
+                    hop_auth = None
+                    for name in static_headers:
+                        current.headers.pop(name, None)
+                redirects.append(str(current.url))
+            assert outcome is not None  # the drivers always answer a _Send
+            spent = time.monotonic() - first
+            sent = Request.from_httpx(current)
+            meta = {"redirects": redirects} if redirects else None
+            if isinstance(outcome, TransportError):
+                wait = retry.next_wait(
+                    attempt=number,
+                    elapsed=spent,
+                    idempotent=is_idempotent,
+                    error=_error_kind(outcome),
+                )
+                attempts.append(Attempt(number, None, str(outcome), 0.0, wait or 0.0))
+                failed = Exchange(
+                    protocol=protocol,
+                    request=sent,
+                    operation=operation,
+                    error=str(outcome),
+                    attempts=attempts,
+                    meta=meta,
+                )
+                self._record(failed)
+                if wait is None:
+                    outcome.attempts = number
+                    raise outcome
+                yield _Sleep(wait)
+                continue
+            exchange = Exchange(
+                protocol=protocol,
+                request=sent,
+                status=outcome.status,
+                headers=outcome.headers,
+                content=outcome.content,
+                elapsed=outcome.elapsed,
+                started_at=outcome.started_at,
+                operation=operation,
+                meta=meta,
+            )
+            if decode is not None:
+                exchange = decode(exchange)
+            # a decoder may veto (False) or ask for (True) a retry: a SOAP Client Fault is
+            # final, a Server Fault on a read-only operation is worth another try
+            retryable = exchange.meta.get("retryable")
+            wait = None
+            if retryable is not False:
+                wait = retry.next_wait(
+                    attempt=number,
+                    elapsed=spent,
+                    idempotent=is_idempotent,
+                    status=503 if retryable is True else outcome.status,
+                    retry_after=outcome.headers.get("retry-after"),
+                )
+            attempts.append(Attempt(number, outcome.status, None, outcome.elapsed, wait or 0.0))
+            exchange.attempts = tuple(attempts)
+            self._record(exchange)
+            if wait is None:
+                return exchange
+            yield _Sleep(wait)
+
+    def _record(self, exchange: Exchange) -> None:
+        if self.history is not None:
+            self.history.append(exchange)
+
+    # -- sync driver -------------------------------------------------------------
+
+    def send(
+        self,
+        request: httpx.Request,
+        *,
+        protocol: Protocol = "rest",
+        operation: str | None = None,
+        idempotent: bool | None = None,
+        auth: AuthArg = "default",
+        decode: Decoder | None = None,
+    ) -> Exchange:
+        """Send ``request`` with redirects and retries; return the final exchange.
+
+        Raises:
+            TransportError: no response arrived after the retries (its
+                subclasses say why); every attempt is in the history.
+            ResponseTooLarge: the body exceeded ``max_response_size``.
+        """
+        request.read()
+        flow = self._flow(
+            request,
+            protocol=protocol,
+            operation=operation,
+            idempotent=idempotent,
+            auth=auth,
+            decode=decode,
+        )
+        step = next(flow)
+        while True:
+            result: _Raw | TransportError | None
+            if isinstance(step, _Sleep):
+                time.sleep(step.seconds)
+                result = None
+            else:
+                result = self._send_once(step)
+            try:
+                step = flow.send(result)
+            except StopIteration as stop:
+                exchange: Exchange = stop.value
+                return exchange
+
+    def _send_once(self, step: _Send) -> _Raw | TransportError:
+        started = datetime.now(UTC)
+        t0 = time.perf_counter()
+        try:
+            response = self._client.send(step.request, auth=step.auth, stream=True)
+            try:
+                content = self._read(response)
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            return map_httpx_error(exc, step.request)
+        return _Raw(
+            response.status_code, response.headers, content, time.perf_counter() - t0, started
+        )
+
+    def _too_large(self, response: httpx.Response, size: int | None) -> ResponseTooLarge:
+        url = mask_url(str(response.request.url))
+        got = f"{size:,} bytes" if size is not None else "more"
+        return ResponseTooLarge(
+            f"The response from {url} is {got}, over the limit of {self.max_response_size:,} "
+            "bytes. Pass max_response_size= to the client to raise it (or None to disable).",
+            url=url,
+        )
+
+    def _read_whole(self, response: httpx.Response) -> bool:
+        """Check the declared length; whether the body can be read in one go.
+
+        A body declared over the limit is refused before it is read. A plain
+        body of declared (and so checked) length is read whole; a compressed
+        or unsized one is streamed and counted (:meth:`_count`).
+        """
+        declared = response.headers.get("content-length", "")
+        if not declared.isdigit():
+            return False
+        limit = self.max_response_size
+        if limit is not None and int(declared) > limit:
+            raise self._too_large(response, int(declared))
+        return "content-encoding" not in response.headers
+
+    def _count(self, response: httpx.Response, size: int, chunk: bytes) -> int:
+        """``size`` plus ``chunk``; raises once a streamed body passes the limit."""
+        size += len(chunk)
+        if self.max_response_size is not None and size > self.max_response_size:
+            raise self._too_large(response, None)
+        return size
+
+    def _read(self, response: httpx.Response) -> bytes:
+        if self._read_whole(response):
+            return response.read()
+        parts: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size = self._count(response, size, chunk)
+            parts.append(chunk)
+        return b"".join(parts)
+
+    # -- async driver ----------------------------------------------------------
+
+    def _async_client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._aclients.get(loop)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(transport=self._async_transport, **self._settings)
+            client.headers = self._client.headers
+            self._aclients[loop] = client
+        return client
+
+    async def arelease(self) -> None:
+        """Close the async pool of the running loop (call before a private loop ends)."""
+        client = self._aclients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+    async def asend(
+        self,
+        request: httpx.Request,
+        *,
+        protocol: Protocol = "rest",
+        operation: str | None = None,
+        idempotent: bool | None = None,
+        auth: AuthArg = "default",
+        decode: Decoder | None = None,
+    ) -> Exchange:
+        """Async :meth:`send`."""
+        await request.aread()
+        client = self._async_client()
+        flow = self._flow(
+            request,
+            protocol=protocol,
+            operation=operation,
+            idempotent=idempotent,
+            auth=auth,
+            decode=decode,
+        )
+        step = next(flow)
+        while True:
+            result: _Raw | TransportError | None
+            if isinstance(step, _Sleep):
+                await asyncio.sleep(step.seconds)
+                result = None
+            else:
+                result = await self._asend_once(client, step)
+            try:
+                step = flow.send(result)
+            except StopIteration as stop:
+                exchange: Exchange = stop.value
+                return exchange
+
+    async def _asend_once(self, client: httpx.AsyncClient, step: _Send) -> _Raw | TransportError:
+        started = datetime.now(UTC)
+        t0 = time.perf_counter()
+        try:
+            response = await client.send(step.request, auth=step.auth, stream=True)
+            try:
+                parts: list[bytes] = []
+                if self._read_whole(response):
+                    parts.append(await response.aread())
+                else:
+                    size = 0
+                    async for chunk in response.aiter_bytes():
+                        size = self._count(response, size, chunk)
+                        parts.append(chunk)
+            finally:
+                await response.aclose()
+        except httpx.HTTPError as exc:
+            return map_httpx_error(exc, step.request)
+        return _Raw(
+            response.status_code,
+            response.headers,
+            b"".join(parts),
+            time.perf_counter() - t0,
+            started,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the sync pool; async pools close with their loop or :meth:`aclose`."""
+        self._client.close()
+
+    async def aclose(self) -> None:
+        """Close the sync pool and the running loop's async pool."""
+        self._client.close()
+        await self.arelease()
+
+
+class ClientBase:
+    """What every client shares: its :class:`HttpCore` settings and its lifecycle."""
+
+    _core: HttpCore
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """Default headers (mutable)."""
+        return self._core.headers
+
+    @property
+    def retry(self) -> Retry:
+        """The retry policy."""
+        return self._core.retry
+
+    @property
+    def history(self) -> History | None:
+        """Where exchanges are recorded (``None`` when off)."""
+        return self._core.history
+
+    def close(self) -> None:
+        """Close the connection pools."""
+        self._core.close()
+
+    async def aclose(self) -> None:
+        """Close the connection pools from async code."""
+        await self._core.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

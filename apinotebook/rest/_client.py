@@ -1,0 +1,404 @@
+"""The REST client: httpx underneath, an :class:`~apinotebook.Exchange` back.
+
+>>> crm = RestClient("http://127.0.0.1:8000/crm", auth=Bearer(Secret.from_env("CRM_TOKEN")))
+>>> crm.get("/contacts", params={"limit": 5}).json()["data"]           # doctest: +SKIP
+>>> for contact in crm.paginate("/contacts"): ...                      # doctest: +SKIP
+>>> exchanges = crm.gather([("GET", f"/contacts/{i}") for i in ids])   # doctest: +SKIP
+
+Sync methods work in scripts and inside Jupyter's running event loop alike;
+``aget``/``apost``/... and :meth:`RestClient.agather` are the async path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from apinotebook._core.http import DEFAULT_MAX_RESPONSE_SIZE, ClientBase, HistoryArg, HttpCore
+from apinotebook._core.views import show
+from apinotebook._exceptions import ConfigError
+from apinotebook._exchange import Exchange
+from apinotebook.paginate import apaginate, paginate
+from apinotebook.retry import Retry
+
+__all__ = ["Call", "RestClient"]
+
+#: One request for :meth:`RestClient.gather`: ``("GET", "/path")``,
+#: ``("POST", "/path", {"json": {...}})`` or ``{"method": ..., "url": ..., ...}``.
+Call = tuple[str, str] | tuple[str, str, Mapping[str, Any]] | Mapping[str, Any]
+
+_REQUEST_KEYS = frozenset(
+    {
+        "params",
+        "headers",
+        "json",
+        "data",
+        "files",
+        "content",
+        "cookies",
+        "timeout",
+        "idempotent",
+        "operation",
+    }
+)
+
+
+def _split_call(call: Call) -> tuple[str, str, dict[str, Any]]:
+    if isinstance(call, Mapping):
+        kwargs = dict(call)
+        try:
+            method, url = kwargs.pop("method"), kwargs.pop("url")
+        except KeyError:
+            raise ConfigError("a call given as a mapping needs 'method' and 'url' keys") from None
+        return str(method), str(url), kwargs
+    if isinstance(call, tuple) and len(call) in (2, 3):
+        extra = dict(call[2]) if len(call) == 3 else {}
+        return str(call[0]), str(call[1]), extra
+    raise ConfigError(
+        f"cannot read call {call!r}: use ('GET', '/path'), ('POST', '/path', {{'json': ...}}) "
+        "or a mapping with method and url"
+    )
+
+
+#: The clients made from a description (``"openapi"``, ``"curl"``): subclasses
+#: register themselves with ``class OpenAPIClient(RestClient, variant="openapi")``.
+_VARIANTS: dict[str, type[RestClient]] = {}
+
+
+def _variant(name: str) -> Any:
+    return _VARIANTS[name]
+
+
+class RestClient(ClientBase):
+    """A client for one REST API.
+
+    Args:
+        base_url: the API's root; request paths are joined to it.
+        auth: ``Bearer``, ``Basic``, ``ApiKey``, ``OAuth2ClientCredentials`` or
+            any ``httpx.Auth``; never sent to another origin on redirects.
+        headers: default headers for every request.
+        params: default query parameters for every request.
+        timeout: seconds (or an ``httpx.Timeout``) per attempt.
+        retry: a :class:`~apinotebook.retry.Retry`, ``False``, or a number of attempts.
+        transport: an ``httpx`` transport, e.g. ``httpx.MockTransport`` in tests.
+        history: ``True`` (the shared history), a ``History``, or ``None``.
+        raise_for_status: raise :class:`~apinotebook.HTTPStatusError` for 4xx/5xx
+            instead of returning the exchange.
+        max_response_size: bytes; larger bodies raise ``ResponseTooLarge``.
+        verify: TLS verification (on by default).
+        follow_redirects: follow 3xx responses.
+    """
+
+    def __init_subclass__(cls, *, variant: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if variant is not None:
+            _VARIANTS[variant] = cls
+
+    def __init__(
+        self,
+        base_url: str = "",
+        *,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = 30.0,
+        retry: Retry | bool | int | None = None,
+        transport: httpx.BaseTransport | None = None,
+        history: HistoryArg = True,
+        raise_for_status: bool = False,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
+        verify: Any = True,
+        follow_redirects: bool = True,
+    ) -> None:
+        if base_url and not str(base_url).endswith("/"):
+            base_url = f"{base_url}/"  # so "contacts" and "/contacts" both stay under it
+        self._core = HttpCore(
+            base_url=base_url,
+            auth=auth,
+            headers=headers,
+            params=params,
+            timeout=timeout,
+            retry=retry,
+            transport=transport,
+            history=history,
+            max_response_size=max_response_size,
+            verify=verify,
+            follow_redirects=follow_redirects,
+        )
+        self.raise_for_status = raise_for_status
+
+    # -- configuration -------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The API root."""
+        return str(self._core.base_url)
+
+    @property
+    def auth(self) -> httpx.Auth | None:
+        """The auth flow applied to every request."""
+        return self._core.auth
+
+    def _url(self, url: str) -> str:
+        # httpx joins "/contacts" onto "http://h/crm/" as "http://h/crm/contacts": keep that,
+        # but strip the slash so the merge stays under the base path
+        if self._core.base_url and url.startswith("/") and not url.startswith("//"):
+            return url[1:]
+        return url
+
+    def build_request(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
+        """The ``httpx.Request`` a call would send (no I/O)."""
+        unknown = set(kwargs) - _REQUEST_KEYS
+        if unknown:
+            raise ConfigError.invalid_choice("request option", sorted(unknown)[0], _REQUEST_KEYS)
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("idempotent", "operation")}
+        if "timeout" in kwargs:
+            kwargs["extensions"] = {"timeout": httpx.Timeout(kwargs.pop("timeout")).as_dict()}
+        return self._core.build_request(method, self._url(url), **kwargs)
+
+    # -- sync ------------------------------------------------------------------
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Exchange:
+        """Send one request; return its :class:`~apinotebook.Exchange`.
+
+        Keyword arguments: ``params``, ``headers``, ``json``, ``data``,
+        ``files``, ``content``, ``cookies``, ``timeout``; ``idempotent=True``
+        lets the retry policy repeat a POST; ``operation`` labels the exchange.
+        """
+        idempotent = kwargs.get("idempotent")
+        operation = kwargs.get("operation")
+        request = self.build_request(method, url, **kwargs)
+        exchange = self._core.send(
+            request, protocol="rest", idempotent=idempotent, operation=operation
+        )
+        return exchange.raise_for_status() if self.raise_for_status else exchange
+
+    def get(self, url: str, **kwargs: Any) -> Exchange:
+        """GET ``url``."""
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Exchange:
+        """POST to ``url``."""
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> Exchange:
+        """PUT ``url``."""
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> Exchange:
+        """PATCH ``url``."""
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Exchange:
+        """DELETE ``url``."""
+        return self.request("DELETE", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> Exchange:
+        """HEAD ``url``."""
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> Exchange:
+        """OPTIONS ``url``."""
+        return self.request("OPTIONS", url, **kwargs)
+
+    # -- async -------------------------------------------------------------------
+
+    async def arequest(self, method: str, url: str, **kwargs: Any) -> Exchange:
+        """Async :meth:`request`."""
+        idempotent = kwargs.get("idempotent")
+        operation = kwargs.get("operation")
+        request = self.build_request(method, url, **kwargs)
+        exchange = await self._core.asend(
+            request, protocol="rest", idempotent=idempotent, operation=operation
+        )
+        return exchange.raise_for_status() if self.raise_for_status else exchange
+
+    async def aget(self, url: str, **kwargs: Any) -> Exchange:
+        """Async GET."""
+        return await self.arequest("GET", url, **kwargs)
+
+    async def apost(self, url: str, **kwargs: Any) -> Exchange:
+        """Async POST."""
+        return await self.arequest("POST", url, **kwargs)
+
+    async def aput(self, url: str, **kwargs: Any) -> Exchange:
+        """Async PUT."""
+        return await self.arequest("PUT", url, **kwargs)
+
+    async def apatch(self, url: str, **kwargs: Any) -> Exchange:
+        """Async PATCH."""
+        return await self.arequest("PATCH", url, **kwargs)
+
+    async def adelete(self, url: str, **kwargs: Any) -> Exchange:
+        """Async DELETE."""
+        return await self.arequest("DELETE", url, **kwargs)
+
+    async def agather(
+        self, calls: Iterable[Call], *, concurrency: int = 10, return_exceptions: bool = False
+    ) -> list[Exchange | BaseException]:
+        """Run many requests at once, at most ``concurrency`` in flight.
+
+        Returns the exchanges in the order of ``calls``. With
+        ``return_exceptions=True`` a failed call leaves its exception in its
+        place; otherwise the first failure is raised (as ``asyncio.gather``
+        does, the other calls are not cancelled).
+        """
+        if concurrency < 1:
+            raise ConfigError("concurrency must be at least 1")
+        parsed = [_split_call(c) for c in calls]
+        limit = asyncio.Semaphore(concurrency)
+
+        async def one(method: str, url: str, kwargs: dict[str, Any]) -> Exchange:
+            async with limit:
+                return await self.arequest(method, url, **kwargs)
+
+        results = await asyncio.gather(
+            *(one(m, u, k) for m, u, k in parsed), return_exceptions=return_exceptions
+        )
+        return list(results)
+
+    def gather(
+        self, calls: Iterable[Call], *, concurrency: int = 10, return_exceptions: bool = False
+    ) -> list[Exchange | BaseException]:
+        """Run many requests at once, at most ``concurrency`` in flight.
+
+        Returns the exchanges in the order of ``calls``. With
+        ``return_exceptions=True`` a failed call leaves its exception in its
+        place; otherwise the first failure (in call order) is raised and the
+        calls not yet started are cancelled.
+
+        The calls run on worker threads through the client's own connection
+        pool, so keep-alive connections carry over from one ``gather`` to the
+        next, and it works the same in a script and inside a notebook's
+        running event loop. With many calls in flight it holds up better than
+        :meth:`agather` (docs/benchmarks.md, *fanout*); use :meth:`agather`
+        from async code.
+        """
+        if concurrency < 1:
+            raise ConfigError("concurrency must be at least 1")
+        parsed = [_split_call(c) for c in calls]
+        if not parsed:
+            return []
+        results: list[Exchange | BaseException] = []
+        pool = ThreadPoolExecutor(
+            min(concurrency, len(parsed)), thread_name_prefix="apinotebook-gather"
+        )
+        try:
+            futures = [pool.submit(self.request, m, u, **k) for m, u, k in parsed]
+            for future in futures:
+                try:
+                    results.append(future.result())
+                except Exception as exc:
+                    if not return_exceptions:
+                        raise
+                    results.append(exc)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return results
+
+    # -- pagination, OpenAPI, curl (implemented beside their helpers) -----------
+
+    def paginate(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        items: str | None = None,
+        paginator: Any = "auto",
+        max_items: int | None = None,
+        concurrency: int = 1,
+        **kwargs: Any,
+    ) -> Iterator[Any]:
+        """Yield the items of every page of ``path``.
+
+        See :mod:`apinotebook.paginate` for the paginators (``"auto"`` detects
+        cursors in the body or headers, ``Link`` headers, next links,
+        offset/limit and page numbers). ``items`` is the path to the records
+        in each page (found automatically when omitted). With a known total,
+        ``concurrency > 1`` fetches independent pages at once.
+        """
+        return paginate(
+            self,
+            path,
+            params=params,
+            items=items,
+            paginator=paginator,
+            max_items=max_items,
+            concurrency=concurrency,
+            **kwargs,
+        )
+
+    def apaginate(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        items: str | None = None,
+        paginator: Any = "auto",
+        max_items: int | None = None,
+        concurrency: int = 1,
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]:
+        """Async :meth:`paginate`: ``async for item in client.apaginate("/contacts")``.
+
+        Same arguments; with ``concurrency > 1`` the remaining pages of an
+        offset or page-number listing are fetched with :meth:`agather`.
+        """
+        return apaginate(
+            self,
+            path,
+            params=params,
+            items=items,
+            paginator=paginator,
+            max_items=max_items,
+            concurrency=concurrency,
+            **kwargs,
+        )
+
+    @classmethod
+    def from_openapi(
+        cls,
+        spec: str | Path | bytes | Mapping[str, Any],
+        *,
+        base_url: str | None = None,
+        auth: httpx.Auth | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """A client built from an OpenAPI 3.x / Swagger 2.0 document (URL, path or dict).
+
+        The result is an :class:`apinotebook.rest.OpenAPIClient`: a
+        ``RestClient`` with ``.operations`` and ``.call(operation_id, **params)``.
+        """
+        return _variant("openapi").from_spec(spec, base_url=base_url, auth=auth, **kwargs)
+
+    @classmethod
+    def from_curl(cls, command: str, **kwargs: Any) -> Any:
+        """A client configured from a ``curl`` command line; ``.replay()`` sends it.
+
+        The result is an :class:`apinotebook.rest.CurlClient`. See :mod:`apinotebook.curl`.
+        """
+        return _variant("curl").from_command(command, **kwargs)
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def explore(self, *, name: str = "client", operation: str | None = None) -> Any:
+        """A RequestBuilder for this API in a notebook (needs the ``notebook`` extra).
+
+        A form for method, path, query, headers and a JSON body; for a client
+        built from OpenAPI, a searchable operation picker fills it. *Send*
+        shows the exchange in an Inspector; *Copy as code* writes the call.
+
+        Args:
+            name: the client's variable in *Copy as code*.
+            operation: an operation id to open the form with (OpenAPI clients).
+        """
+        return show(self, name=name, operation=operation)
+
+    def __repr__(self) -> str:
+        auth = f" auth={self.auth!r}" if self.auth is not None else ""
+        return f"<RestClient {self.base_url}{auth}>"
