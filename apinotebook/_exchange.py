@@ -41,10 +41,12 @@ from apinotebook.frames import to_frame
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Attempt", "Exchange", "Protocol", "Request"]
+__all__ = ["Attempt", "Exchange", "Protocol", "ProtocolName", "Request"]
 
-Protocol = Literal["rest", "graphql", "soap"]
-PROTOCOLS: tuple[Protocol, ...] = ("rest", "graphql", "soap")
+ProtocolName = Literal["rest", "graphql", "soap"]
+#: the 0.1 name of :data:`ProtocolName` (it shadowed ``typing.Protocol``)
+Protocol = ProtocolName
+PROTOCOLS: tuple[ProtocolName, ...] = ("rest", "graphql", "soap")
 
 _UNSET: Any = object()
 _SNIPPET = 300
@@ -190,7 +192,7 @@ class Exchange:
     def __init__(
         self,
         *,
-        protocol: Protocol,
+        protocol: ProtocolName,
         request: Request,
         status: int = 0,
         headers: Mapping[str, str] | Iterable[tuple[str, str]] | httpx.Headers | None = None,
@@ -207,7 +209,7 @@ class Exchange:
             from apinotebook._exceptions import ConfigError
 
             raise ConfigError.invalid_choice("protocol", protocol, PROTOCOLS)
-        self.protocol: Protocol = protocol
+        self.protocol: ProtocolName = protocol
         self.request = request
         self.status = status
         self.headers = _headers(headers)

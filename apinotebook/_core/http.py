@@ -40,7 +40,7 @@ from apinotebook._exceptions import (
     ResponseTooLarge,
     TransportError,
 )
-from apinotebook._exchange import Attempt, Exchange, Protocol, Request
+from apinotebook._exchange import Attempt, Exchange, ProtocolName, Request
 from apinotebook._history import History
 from apinotebook._history import history as default_history
 from apinotebook.retry import NO_RETRY, ErrorKind, Retry
@@ -285,7 +285,7 @@ class HttpCore:
         self,
         request: httpx.Request,
         *,
-        protocol: Protocol,
+        protocol: ProtocolName,
         operation: str | None,
         idempotent: bool | None,
         auth: AuthArg,
@@ -392,7 +392,7 @@ class HttpCore:
         self,
         request: httpx.Request,
         *,
-        protocol: Protocol = "rest",
+        protocol: ProtocolName = "rest",
         operation: str | None = None,
         idempotent: bool | None = None,
         auth: AuthArg = "default",
@@ -505,7 +505,7 @@ class HttpCore:
         self,
         request: httpx.Request,
         *,
-        protocol: Protocol = "rest",
+        protocol: ProtocolName = "rest",
         operation: str | None = None,
         idempotent: bool | None = None,
         auth: AuthArg = "default",
