@@ -227,15 +227,15 @@ class SoapClient(ClientBase):
         self, service: str | None, port: str | None
     ) -> tuple[str | None, str | None, Any, str | None]:
         services = self._soap_ports()
-        if not services:
+        if not any(services.values()) and service is None:  # no ports (ONVIF): bare bindings
             bindings = [
                 b
                 for b in self._contract.document.bindings.values()
                 if type(b).__name__ in ("Soap11Binding", "Soap12Binding")
             ]
-            if not bindings or service or port:
+            if not bindings or port:
                 raise SpecError(
-                    f"The WSDL {mask_url(self._contract.location)} defines no SOAP service"
+                    f"The WSDL {mask_url(self._contract.location)} defines no SOAP service port"
                     + ("" if bindings else " or binding")
                     + "; a SOAP client needs one (with address=, a bare binding is enough)."
                 )

@@ -186,7 +186,13 @@ class _Builder:
             for _, element in xsd_type.elements:
                 out.extend(self.particle(element, seen, depth, optional=False))
         for name, attribute in getattr(xsd_type, "attributes", None) or ():
-            out.append(self.attribute(name, attribute))
+            if type(attribute).__name__ == "AnyAttribute" or not hasattr(attribute, "type"):
+                # xsd:anyAttribute: any attributes, passed as a dict under this name
+                out.append(
+                    SoapParam(name=str(name), type_name="anyAttribute", optional=True, kind="any")
+                )
+            else:
+                out.append(self.attribute(name, attribute))
         return out
 
     def particle(
@@ -324,12 +330,19 @@ def build_operation(
     builder = _Builder(enums)
     params: tuple[SoapParam, ...] = ()
     body = getattr(operation.input, "body", None) if operation.input is not None else None
-    if body is not None:
-        if _is_complex(body.type):
-            params = tuple(builder.params_of_type(body.type, frozenset(), 0))
-        else:  # a bare simple-typed body element: one parameter named after it
-            params = (builder.element(body, frozenset(), 0, optional=False),)
-    output = _output_param(operation.output, builder) if operation.output is not None else None
+    try:
+        if body is not None:
+            if _is_complex(body.type):
+                params = tuple(builder.params_of_type(body.type, frozenset(), 0))
+            else:  # a bare simple-typed body element: one parameter named after it
+                params = (builder.element(body, frozenset(), 0, optional=False),)
+    except (AttributeError, TypeError, ValueError, LookupError):
+        # a construct zeep parses but this model cannot describe: the body is raw XML
+        params = (SoapParam(name="_value_1", type_name="xml", optional=True, kind="any"),)
+    try:
+        output = _output_param(operation.output, builder) if operation.output is not None else None
+    except (AttributeError, TypeError, ValueError, LookupError):
+        output = SoapParam(name="result", type_name="xml", kind="any")
     version = "1.2" if type(operation.binding).__name__ == "Soap12Binding" else "1.1"
     return SoapOperation(
         service=service,

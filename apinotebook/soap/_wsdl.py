@@ -198,6 +198,9 @@ def _within(path: Path, root: Path) -> bool:
     return True
 
 
+_SCHEMA_SUFFIXES = frozenset({".wsdl", ".xsd"})
+
+
 class _Loader:
     """The zeep transport that fetches WSDL/XSD documents (zeep calls ``load``)."""
 
@@ -238,7 +241,11 @@ class _Loader:
             content = self._fetch(url, same_origin=entry or same_origin)
         else:
             path = Path(url).expanduser().resolve()
-            allowed = entry or any(
+            # a WSDL on disk may import schema documents anywhere on disk (standard
+            # families such as ONVIF reach into sibling folders with ../../); any other
+            # file only from its own directory or a trusted one
+            schema_file = self.root_dir is not None and path.suffix.lower() in _SCHEMA_SUFFIXES
+            allowed = entry or schema_file or any(
                 _within(path, root)
                 for root in (*(() if self.root_dir is None else (self.root_dir,)),
                              *self.trusted_dirs)
