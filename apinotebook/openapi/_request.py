@@ -285,7 +285,8 @@ def _encode_body(
                 is_file = isinstance(item, bytes | tuple) or hasattr(item, "read")
                 files.append((str(key), item if is_file else (None, _text(item))))
         return {"files": files}
-    if not base or base == "application/json":
+    if not base or base in ("application/json", "*/*", "application/*"):
+        # a wildcard (Kubernetes declares */*) takes any body: send structured data as JSON
         return {"json": body}
     if base.endswith(("+json", "/json")):
         headers.setdefault("Content-Type", content_type or base)
