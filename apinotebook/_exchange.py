@@ -308,6 +308,12 @@ class Exchange:
             ) from exc
         except ValueError as exc:
             raise DecodeError(self._not_json_message(exc), exchange=self) from exc
+        except RecursionError as exc:
+            raise DecodeError(
+                f"The JSON body of {self.method} {mask_url(self.url)} is nested too deeply to "
+                f"parse ({len(self.content):,} bytes); use .content or .text for the raw body.",
+                exchange=self,
+            ) from exc
         cache["json"] = value
         return value
 
@@ -342,6 +348,14 @@ class Exchange:
                 )
             return []
         errors = body.get("errors") or []
+        if not isinstance(errors, list):  # "errors": "boom" is one error, not four
+            if strict:
+                raise DecodeError(
+                    "A GraphQL response's 'errors' must be a list of error objects; got "
+                    f"{type(errors).__name__} {mask_text(repr(errors))[:120]}.",
+                    exchange=self,
+                )
+            errors = [errors]
         return [e if isinstance(e, dict) else {"message": str(e)} for e in errors]
 
     @property
@@ -399,9 +413,11 @@ class Exchange:
         """
         fault = self.fault
         if fault is not None:
+            code, message = fault.get("code"), fault.get("message")
+            said = ": ".join(mask_text(str(part)) for part in (code, message) if part)
             raise SoapFault(
                 f"SOAP Fault from {self.operation or mask_url(self.url)}: "
-                f"{fault.get('code')}: {mask_text(str(fault.get('message')))}",
+                f"{said or f'no faultcode or faultstring (status {self.status}); see .detail'}",
                 code=fault.get("code"),
                 detail=fault.get("detail"),
                 actor=fault.get("actor"),

@@ -67,6 +67,8 @@ class Basic(httpx.BasicAuth):
         self.username = username
         self.password = as_secret(password)
         super().__init__(username, self.password.reveal())
+        # the header carries base64("user:password"): mask that value too
+        register_secret(self._auth_header.partition(" ")[2])
 
     def __repr__(self) -> str:
         return f"Basic({self.username!r}, {self.password!r})"

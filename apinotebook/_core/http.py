@@ -31,7 +31,8 @@ from typing import Any, Literal, Self
 import httpx
 
 from apinotebook.__about__ import __version__
-from apinotebook._core.secrets import is_sensitive_name, mask_text, mask_url
+from apinotebook._core.logmask import install as _install_log_masking
+from apinotebook._core.secrets import carries_secret, is_sensitive_header, mask_text, mask_url
 from apinotebook._exceptions import (
     ConfigError,
     ConnectError,
@@ -46,6 +47,8 @@ from apinotebook._history import history as default_history
 from apinotebook.retry import NO_RETRY, ErrorKind, Retry
 
 __all__ = ["DEFAULT_MAX_RESPONSE_SIZE", "ClientBase", "HistoryArg", "HttpCore", "USER_AGENT"]
+
+_install_log_masking()  # httpx's INFO line carries the URL, query secrets included
 
 DEFAULT_MAX_RESPONSE_SIZE = 100 * 1024 * 1024
 USER_AGENT = f"apinotebook/{__version__} httpx/{httpx.__version__}"
@@ -118,7 +121,12 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 def _redirect(request: httpx.Request, raw: _Raw) -> tuple[httpx.Request, bool]:
     """The next hop's request, and whether it leaves the origin."""
     location = raw.headers["location"]
-    url = request.url.join(location)
+    try:
+        url = request.url.join(location)
+    except httpx.InvalidURL as exc:
+        raise ProtocolError(
+            f"the server redirected to an invalid URL ({mask_text(location)[:200]!r})"
+        ) from exc
     if url.scheme not in ("http", "https"):
         raise ProtocolError(f"refusing to follow a redirect to {mask_url(str(url))}")
     method = request.method
@@ -130,7 +138,9 @@ def _redirect(request: httpx.Request, raw: _Raw) -> tuple[httpx.Request, bool]:
             (k, v)
             for k, v in request.headers.multi_items()
             if k.lower() != "host"
-            and not (cross and (is_sensitive_name(k) or k.lower() == "cookie"))
+            # credentials stay on their origin: by name, and by value (a Secret's or an
+            # auth object's value under any header name)
+            and not (cross and (is_sensitive_header(k) or carries_secret(v)))
             and not (method != request.method and k.lower() in ("content-length", "content-type"))
         ]
     )

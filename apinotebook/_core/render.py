@@ -45,7 +45,7 @@ def pretty_body(content: bytes, content_type: str, *, limit: int = _PREVIEW) -> 
     if stripped[:1] in "{[" and len(content) <= limit * 4:
         try:
             text = json.dumps(json.loads(content), indent=2, ensure_ascii=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or too deep to indent: as it is
             pass
     elif stripped.startswith("<") and "html" not in content_type and len(content) <= limit * 4:
         try:

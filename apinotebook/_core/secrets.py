@@ -37,6 +37,8 @@ from apinotebook._exceptions import ConfigError, MissingSecretError
 __all__ = [
     "MASK",
     "Secret",
+    "carries_secret",
+    "is_sensitive_header",
     "is_sensitive_name",
     "mask_body",
     "mask_header",
@@ -53,6 +55,16 @@ _SENSITIVE_NAME = re.compile(
     r"(?i)(authori[sz]ation|cookie|token|secret|passw(or)?d|passwd|pwd|api[-_]?key|"
     r"^key$|access[-_]?key|private[-_]?key|signature|^sig$|session|credential|^auth$)"
 )
+#: Header names are judged more broadly than body keys (``X-Auth-Key``,
+#: ``Ocp-Apim-Subscription-Key``): any of these words in the name makes it a credential.
+_HEADER_WORDS = frozenset(
+    {"key", "token", "auth", "secret", "session", "signature", "password", "cookie",
+     "subscription", "credential", "credentials", "apikey", "passwd", "pwd", "sig"}
+)  # fmt: skip
+#: headers whose names match but whose values are not credentials
+_NOT_SECRET_HEADERS = frozenset({"idempotency-key", "sec-websocket-key", "keep-alive"})
+_USERINFO = re.compile(r"(//)[^/@\s]*@")
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 #: Header values with a scheme keep it: ``Bearer ***``.
 _SCHEMES = ("bearer ", "basic ", "digest ", "token ", "apikey ", "negotiate ")
 #: XML elements whose text is a credential (WS-Security passwords, tokens, keys).
@@ -183,6 +195,22 @@ def is_sensitive_name(name: str) -> bool:
     return bool(_SENSITIVE_NAME.search(name))
 
 
+def is_sensitive_header(name: str) -> bool:
+    """Whether a header called ``name`` holds a credential (a broader rule than for keys)."""
+    lower = name.lower()
+    if lower in _NOT_SECRET_HEADERS:
+        return False
+    if is_sensitive_name(name):
+        return True
+    return any(word.lower() in _HEADER_WORDS for word in _WORDS.findall(name))
+
+
+def carries_secret(value: str) -> bool:
+    """Whether ``value`` contains a registered secret (a ``Secret`` or an auth object's)."""
+    pattern = _REGISTRY.pattern()
+    return bool(value) and pattern is not None and pattern.search(value) is not None
+
+
 def mask_text(text: str) -> str:
     """Replace every registered secret value in ``text``."""
     pattern = _REGISTRY.pattern()
@@ -193,7 +221,7 @@ def mask_text(text: str) -> str:
 
 def mask_header(name: str, value: str) -> str:
     """Mask one header value, keeping an auth scheme such as ``Bearer``."""
-    if is_sensitive_name(name):
+    if is_sensitive_header(name):
         lower = value.lower()
         for scheme in _SCHEMES:
             if lower.startswith(scheme):
@@ -210,7 +238,10 @@ def mask_headers(headers: Iterable[tuple[str, str]] | Mapping[str, str]) -> list
 
 def mask_url(url: str) -> str:
     """Mask credentials in a URL: user info, sensitive query parameters, known secrets."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not even a URL (an unclosed IPv6 bracket): mask what looks like one
+        return mask_text(_USERINFO.sub(r"\1***@", url))
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, host = netloc.rpartition("@")
@@ -226,14 +257,46 @@ def mask_url(url: str) -> str:
 
 
 def _mask_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: MASK if is_sensitive_name(str(k)) and isinstance(v, str | int) else _mask_json(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_mask_json(v) for v in value]
-    return value
+    """Sensitive keys masked at any depth, whatever their value (a list of passwords too).
+
+    Iterative, so a deeply nested document cannot exhaust the stack.
+    """
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        parent, key = stack.pop()
+        node = parent[key]
+        if isinstance(node, dict):
+            copy = dict(node)
+            parent[key] = copy
+            for k, v in copy.items():
+                if is_sensitive_name(str(k)) and v is not None and not isinstance(v, bool):
+                    copy[k] = MASK
+                elif isinstance(v, dict | list):
+                    stack.append((copy, k))
+        elif isinstance(node, list):
+            copy_list = list(node)
+            parent[key] = copy_list
+            stack.extend(
+                (copy_list, i) for i, v in enumerate(copy_list) if isinstance(v, dict | list)
+            )
+    return root[0]
+
+
+_MULTIPART_FIELD = re.compile(
+    r'(Content-Disposition:[^\r\n]*\bname="(?P<name>[^"]*)"[^\r\n]*\r?\n'
+    r"(?:[^\r\n]+\r?\n)*\r?\n)(?P<value>.*?)(?=\r?\n--)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _mask_multipart(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        if not is_sensitive_name(match.group("name")):
+            return match.group(0)
+        return match.group(1) + MASK
+
+    return _MULTIPART_FIELD.sub(replace, text)
 
 
 def mask_body(text: str, content_type: str | None = None) -> str:
@@ -246,17 +309,22 @@ def mask_body(text: str, content_type: str | None = None) -> str:
     """
     ctype = (content_type or "").lower()
     stripped = text.lstrip()
-    if stripped[:1] in ("{", "[") and ("json" in ctype or not ctype):
+    if stripped[:1] in ("{", "["):  # JSON whatever the declared type (text/plain too)
         try:
             parsed = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         else:
             masked = _mask_json(parsed)
             if masked != parsed:
-                text = json.dumps(masked, ensure_ascii=False)
+                try:
+                    text = json.dumps(masked, ensure_ascii=False)
+                except RecursionError:  # too deep to write back: show nothing of it
+                    text = MASK
     elif stripped.startswith("<"):
         text = _XML_SECRET.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
+    elif "multipart/form-data" in ctype:
+        text = _mask_multipart(text)
     elif "x-www-form-urlencoded" in ctype:
         pairs = parse_qsl(text, keep_blank_values=True)
         if any(is_sensitive_name(k) for k, _ in pairs):

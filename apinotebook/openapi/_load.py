@@ -95,8 +95,12 @@ def load_spec(spec: Any, fetch: SpecFetcher) -> tuple[Any, str | None, str]:
         return load_spec(Path(url2pathname(urlsplit(spec.strip()).path)), fetch)
     if _looks_like_text(spec):
         return parse_document(spec, source="the given text"), None, "the given text"
-    path = Path(spec).expanduser()
-    if path.exists() or path.suffix.lower() in (".json", ".yaml", ".yml"):
+    try:
+        path = Path(spec).expanduser()
+        exists = path.exists()
+    except (OSError, ValueError, RuntimeError):  # too long a name, or ~nosuchuser: no file
+        path, exists = Path(spec), False
+    if exists or path.suffix.lower() in (".json", ".yaml", ".yml"):
         return load_spec(path, fetch)
     parsed = parse_document(spec, source="the given text")
     if not isinstance(parsed, Mapping):

@@ -66,7 +66,12 @@ def type_hint(schema: Any, names: Mapping[int, str] | None = None, *, _depth: in
     if "x-recursive" in schema or "x-unresolved" in schema:
         return str(schema.get("$ref", "")).rsplit("/", 1)[-1] or "Any"
     raw_types = schema.get("type")
-    types = [raw_types] if isinstance(raw_types, str) else list(raw_types or [])
+    if isinstance(raw_types, str):
+        types = [raw_types]
+    elif isinstance(raw_types, list | tuple):  # OpenAPI 3.1: a list of type names
+        types = [t for t in raw_types if isinstance(t, str)]
+    else:  # missing, or not a type name at all ({type: 5}): unknown
+        types = []
     if types == ["null"]:
         return "None"
     nullable = schema.get("nullable") is True or "null" in types

@@ -85,12 +85,16 @@ def parse_document(text: str | bytes, *, source: str = "the document") -> Any:
                 f"{source} looks like JSON but does not parse: {exc.msg} at line {exc.lineno}, "
                 f"column {exc.colno}. Expected a JSON or YAML OpenAPI document."
             ) from exc
+        except RecursionError as exc:
+            raise SpecError(f"{source} is nested too deeply to be an OpenAPI document") from exc
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         with _no_gc():
             return yaml.load(stripped, Loader=loader)  # noqa: S506 - a safe loader
+    except RecursionError as exc:
+        raise SpecError(f"{source} is nested too deeply to be an OpenAPI document") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

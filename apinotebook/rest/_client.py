@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from apinotebook._core.http import DEFAULT_MAX_RESPONSE_SIZE, ClientBase, HistoryArg, HttpCore
+from apinotebook._core.secrets import mask_url
 from apinotebook._core.views import show
 from apinotebook._exceptions import ConfigError
 from apinotebook._exchange import Exchange
@@ -401,4 +402,4 @@ class RestClient(ClientBase):
 
     def __repr__(self) -> str:
         auth = f" auth={self.auth!r}" if self.auth is not None else ""
-        return f"<RestClient {self.base_url}{auth}>"
+        return f"<RestClient {mask_url(self.base_url)}{auth}>"
