@@ -337,7 +337,7 @@ INVALID_SCHEMAS: list[tuple[str, Any, type[Exception], str]] = [
 )
 def test_invalid_schemas(source, error, match):
     with pytest.raises(error, match=match):
-        GraphQLClient(URL, schema=source)
+        GraphQLClient(URL, schema=source, strict=True)
 
 
 def test_invalid_introspection_file_names_the_file(tmp_path):

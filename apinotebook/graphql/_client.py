@@ -81,7 +81,9 @@ class GraphQLClient(ClientBase):
         schema: SDL text; a path to a ``.graphql``/``.graphqls``/``.sdl`` file or
             to an introspection ``.json`` file; an introspection result dict
             (with or without its ``{"data": ...}`` wrapper); or a
-            ``graphql.GraphQLSchema``. Loaded at once; an invalid one raises
+            ``graphql.GraphQLSchema``. Loaded at once. A schema that breaks strict
+            validation (as big public APIs' schemas do) loads anyway, with its
+            problems in :attr:`schema_problems`; one that cannot be read raises
             :class:`~apinotebook.SpecError`.
         fetch_schema: without ``schema``, fetch it by introspection on first
             need (``.schema``, ``.validate()``, ``.execute()``). A server that
@@ -95,6 +97,7 @@ class GraphQLClient(ClientBase):
         history: ``True`` (the shared history), a ``History``, or ``None``.
         max_response_size: bytes; larger bodies raise ``ResponseTooLarge``.
         verify: TLS verification (on by default).
+        strict: refuse a schema that breaks strict validation (SpecError).
     """
 
     def __init__(
@@ -111,6 +114,7 @@ class GraphQLClient(ClientBase):
         history: HistoryArg = True,
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
         verify: Any = True,
+        strict: bool = False,
     ) -> None:
         merged = httpx.Headers({"Accept": ACCEPT})
         merged.update(dict(headers or {}))
@@ -126,6 +130,9 @@ class GraphQLClient(ClientBase):
         )
         self.url = str(url) if url else None
         self.fetch_schema = fetch_schema
+        #: refuse a schema that breaks strict validation (by default it loads, listed
+        #: in :attr:`schema_problems`)
+        self.strict = strict
         #: Why the schema could not be fetched by introspection (``None`` if it was).
         self.schema_error: SchemaError | None = None
         self._schema: GraphQLSchema | None = None
@@ -134,7 +141,7 @@ class GraphQLClient(ClientBase):
         if schema is not None:
             from apinotebook.graphql._schema import load_schema
 
-            self._schema = load_schema(schema)
+            self._schema = load_schema(schema, strict=strict)
 
     # -- configuration -------------------------------------------------------
 
@@ -154,6 +161,20 @@ class GraphQLClient(ClientBase):
                 reason is in the message and in :attr:`schema_error`).
         """
         return self._require(self._ensure_schema())
+
+    @property
+    def schema_problems(self) -> list[str]:
+        """What strict validation finds wrong with the schema (empty when it is valid).
+
+        Schemas that real APIs publish often break a rule of the GraphQL spec (a
+        field defined twice, deprecations that do not match between an interface
+        and its implementations). They load anyway and queries are still
+        validated against them; ``GraphQLClient(..., strict=True)`` refuses them.
+        """
+        from apinotebook.graphql._schema import schema_problems
+
+        schema = self._schema
+        return schema_problems(schema) if schema is not None else []
 
     def _require(self, schema: GraphQLSchema | None) -> GraphQLSchema:
         if schema is not None:
@@ -204,14 +225,15 @@ class GraphQLClient(ClientBase):
         return self._build(prepared, None, None), prepared
 
     def _accept_schema(self, exchange: Exchange) -> None:
-        from apinotebook.graphql._schema import schema_from_introspection
+        from apinotebook.graphql._schema import require_valid, schema_from_introspection
 
         url = mask_url(exchange.url)
         try:
             exchange.raise_for_status()
-            schema = schema_from_introspection(
-                exchange.data, origin=f"the introspection result from {url}"
-            )
+            origin = f"the introspection result from {url}"
+            schema = schema_from_introspection(exchange.data, origin=origin)
+            if self.strict:
+                require_valid(schema, origin)
         except (ResponseError, SpecError) as exc:
             self._schema = None
             self._settled = exchange.status not in _RETRY_INTROSPECTION

@@ -20,8 +20,9 @@ import functools
 import gc
 import hashlib
 import os
+import weakref
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,8 @@ __all__ = [
     "format_errors",
     "introspection_query",
     "load_schema",
+    "require_valid",
+    "schema_problems",
     "parse_document",
     "prepare",
     "schema_from_introspection",
@@ -110,14 +113,48 @@ def _listing(problems: Sequence[str]) -> str:
 # -- loading schemas ----------------------------------------------------------------
 
 
-def _checked(schema: GraphQLSchema, origin: str) -> GraphQLSchema:
-    problems = format_errors(validate_schema(schema))
+#: the problems strict validation finds in a schema, computed when first asked for
+_PROBLEMS: weakref.WeakKeyDictionary[GraphQLSchema, Callable[[], list[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _tolerate(schema: GraphQLSchema, problems: Callable[[], list[str]]) -> GraphQLSchema:
+    """Accept ``schema`` as it is: queries validate against it, its problems are listed."""
+    _PROBLEMS[schema] = functools.cache(problems)
+    schema._validation_errors = []  # validate() would refuse an unchecked schema
+    return schema
+
+
+def schema_problems(schema: GraphQLSchema) -> list[str]:
+    """What strict validation finds wrong with ``schema`` (empty for a valid one).
+
+    Real-world schemas often break a rule (a field defined twice, an interface
+    field's deprecation not matching an implementation's): they load anyway,
+    and these are the problems, with line and column where the SDL has them.
+    """
+    compute = _PROBLEMS.get(schema)
+    return list(compute()) if compute is not None else []
+
+
+def require_valid(schema: GraphQLSchema, origin: str) -> GraphQLSchema:
+    """``schema`` if strict validation passes; otherwise a SpecError listing the problems."""
+    problems = schema_problems(schema)
     if problems:
         raise SpecError(
             f"{origin} describes an invalid GraphQL schema ({len(problems)} problems):\n"
-            f"{_listing(problems)}"
+            f"{_listing(problems)}\nPass strict=False to load it anyway and list the problems."
         )
     return schema
+
+
+def _checked(schema: GraphQLSchema, origin: str) -> GraphQLSchema:
+    """Record the problems of a schema built from introspection (or given built)."""
+    errors = schema._validation_errors
+    if errors is None:  # not validated yet
+        errors = validate_schema(schema)
+    problems = format_errors(errors)
+    return _tolerate(schema, lambda: problems) if problems else schema
 
 
 def _cached(key: str) -> GraphQLSchema | None:
@@ -149,11 +186,11 @@ def _sdl_problems(text: str) -> list[str]:
 def schema_from_sdl(text: str, *, origin: str = "the SDL") -> GraphQLSchema:
     """Build (and check) a schema from SDL text.
 
-    The fast path builds without source locations; only when the SDL turns out
-    to be invalid is it parsed again with them, for the error message.
+    The schema is built as fast as graphql-core can (no locations, no validation);
+    :func:`schema_problems` validates it strictly, with line and column, when asked.
 
     Raises:
-        SpecError: the SDL does not parse or does not describe a valid schema.
+        SpecError: the SDL does not parse, or names types it does not define.
     """
     key = "sdl:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     cached = _cached(key)
@@ -161,19 +198,19 @@ def schema_from_sdl(text: str, *, origin: str = "the SDL") -> GraphQLSchema:
         return cached
     try:
         with _gc_paused():
-            schema = build_schema(text, no_location=True)
-            valid = not validate_schema(schema)
+            # graphql-core's fastest build: no locations, no validation. What strict
+            # validation would say is computed when first asked for (schema_problems).
+            schema = build_schema(text, no_location=True, assume_valid_sdl=True, assume_valid=True)
     except GraphQLError as exc:  # a syntax error: it has its location already
         (problem,) = format_errors([exc])
         raise SpecError(f"{origin} is not valid GraphQL SDL: {problem}") from exc
-    except TypeError:  # build_ast_schema reports unknown/duplicate types this way
-        valid = False
-    if not valid:
+    except TypeError as exc:  # unknown types and the like: nothing can be built
         problems = _sdl_problems(text)
         raise SpecError(
-            f"{origin} does not describe a valid GraphQL schema ({len(problems)} problems):\n"
-            f"{_listing(problems)}"
-        )
+            f"{origin} cannot be built as a GraphQL schema ({len(problems) or 1} problems):\n"
+            f"{_listing(problems or [str(exc)])}"
+        ) from exc
+    schema = _tolerate(schema, lambda: _sdl_problems(text))
     return _remember(key, schema)
 
 
@@ -200,7 +237,7 @@ def schema_from_introspection(data: Any, *, origin: str = "the introspection res
         )
     try:
         with _gc_paused():
-            schema = build_client_schema(dict(data))  # type: ignore[arg-type]
+            schema = build_client_schema(dict(data), assume_valid=False)  # type: ignore[arg-type]
     except (TypeError, KeyError, ValueError, AttributeError, GraphQLError) as exc:
         raise SpecError(f"{origin} is not a valid introspection result: {exc}") from exc
     return _checked(schema, origin)
@@ -247,13 +284,21 @@ def _load_file(path: Path) -> GraphQLSchema:
     return schema_from_sdl(text, origin=origin)
 
 
-def load_schema(source: Any) -> GraphQLSchema:
+def load_schema(source: Any, *, strict: bool = False) -> GraphQLSchema:
     """A schema from SDL text, a file path, an introspection dict or a ``GraphQLSchema``.
 
+    A schema that breaks strict validation loads anyway (see :func:`schema_problems`);
+    ``strict=True`` refuses it.
+
     Raises:
-        SpecError: the source does not describe a valid schema.
+        SpecError: the source cannot be read as a schema (or, with ``strict``, is invalid).
         ConfigError: the source is of an unknown kind, or a named file is missing.
     """
+    schema = _load_any(source)
+    return require_valid(schema, "the schema") if strict else schema
+
+
+def _load_any(source: Any) -> GraphQLSchema:
     if isinstance(source, GraphQLSchema):
         return _checked(source, "the GraphQLSchema given")
     if isinstance(source, Mapping):
