@@ -81,6 +81,10 @@ def _root(content: Mapping[str, Any]) -> str:
     return root
 
 
+#: how many of a schema's problems the explorer lists
+_PROBLEMS_SHOWN = 50
+
+
 class SchemaPanel(Widget):
     """The tree, editor and docs of :class:`SchemaExplorer` (front end: ``static/schema.js``)."""
 
@@ -114,12 +118,16 @@ class SchemaPanel(Widget):
             "subscription": schema.subscription_type.name if schema.subscription_type else None,
         }
         names = type_names(schema)
+        problems = client.schema_problems
         super().__init__(
             summary={
                 "url": mask_url(client.url) if client.url else "",
                 "types": sum(len(group) for group in names.values()),
                 "roots": roots,
                 "name": name,
+                # what strict validation finds (the schema loads anyway); the first 50
+                "problems": [mask_text(p) for p in problems[:_PROBLEMS_SHOWN]],
+                "problem_count": len(problems),
             },
             types=names,
             query=query,

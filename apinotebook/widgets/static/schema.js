@@ -409,9 +409,17 @@ function render({ model, el }) {
     });
     segment.append(button);
   }
+  // a schema that breaks strict validation loads anyway: say what is wrong with it
+  const schemaProblems = summary.problems || [];
+  const problemsBox = schemaProblems.length
+    ? h("details", { class: "apn-schema-problems" },
+      h("summary", null, `This schema breaks ${summary.problem_count.toLocaleString()} rule(s) of the GraphQL spec; it is loaded anyway and queries are still checked against it.`),
+      h("ul", null, ...schemaProblems.map((text) => h("li", null, h("code", null, text)))))
+    : null;
   el.append(h("div", { class: "apn apn-explorer apn-schema" },
     h("div", { class: "apn-status" }, h("b", null, "GraphQL"), summary.url ? h("code", { class: "apn-url" }, summary.url) : null,
       h("span", { class: "apn-muted" }, `${summary.types.toLocaleString()} types`)),
+    problemsBox,
     h("div", { class: "apn-toolbar" }, segment, searchInput, searchInfo),
     results,
     h("div", { class: "apn-columns" },
