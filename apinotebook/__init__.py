@@ -9,21 +9,30 @@ from typing import Any
 
 from apinotebook.__about__ import __version__
 from apinotebook._exceptions import (
+    AccessDeniedError,
     ApiNotebookError,
     ConfigError,
     ConnectError,
     DecodeError,
     DeliveryError,
+    ExpiredTokenError,
     ExportError,
     FatalIntegrationError,
     GraphQLError,
     HTTPStatusError,
     IntegrationError,
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
     LiteralSecretError,
+    LoginRequired,
     MissingExtraError,
     MissingSecretError,
+    OAuth2Error,
     ProtocolError,
     QueryValidationError,
+    RefreshTokenRevoked,
     RequestTimeout,
     ResponseError,
     ResponseTooLarge,
@@ -32,12 +41,22 @@ from apinotebook._exceptions import (
     SoapFault,
     SpecError,
     TransportError,
+    UnauthorizedClientError,
+    UnsupportedGrantTypeError,
 )
 from apinotebook._exchange import Attempt, Exchange, Request
 from apinotebook._history import History, history
 from apinotebook._inspect import inspect
 from apinotebook._secrets import Secret
-from apinotebook.auth import ApiKey, Basic, Bearer, OAuth2ClientCredentials, WsseUsernameToken
+from apinotebook.auth import (
+    ApiKey,
+    Basic,
+    Bearer,
+    OAuth2AuthorizationCode,
+    OAuth2ClientCredentials,
+    OAuth2DeviceCode,
+    WsseUsernameToken,
+)
 from apinotebook.graphql import GraphQLClient
 from apinotebook.rest import RestClient
 from apinotebook.retry import Retry
@@ -80,6 +99,19 @@ __all__ = [
     "SoapFault",
     "SpecError",
     "TransportError",
+    "AccessDeniedError",
+    "ExpiredTokenError",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "InvalidRequestError",
+    "InvalidScopeError",
+    "LoginRequired",
+    "OAuth2Error",
+    "RefreshTokenRevoked",
+    "UnauthorizedClientError",
+    "UnsupportedGrantTypeError",
+    "OAuth2AuthorizationCode",
+    "OAuth2DeviceCode",
     "WsseUsernameToken",
     "__version__",
     "history",

@@ -1,9 +1,14 @@
 """Authentication for every client: httpx auth flows plus WS-Security for SOAP.
 
 ``Bearer``, ``Basic``, ``ApiKey`` and ``OAuth2ClientCredentials`` are
-``httpx.Auth`` flows, so they work with the REST, GraphQL and SOAP clients
-alike (and with a plain ``httpx.Client``). ``WsseUsernameToken`` adds a
-WS-Security header to SOAP envelopes through zeep's own implementation.
+``httpx.Auth`` flows, and so are the user-delegated OAuth 2.0 flows
+``OAuth2AuthorizationCode`` (PKCE, loopback redirect) and ``OAuth2DeviceCode``
+(RFC 8628), implemented in :mod:`apinotebook._oauth_flows` with their token
+stores (``TokenSet``, ``MemoryTokenStore``, ``FileTokenStore``,
+``KeyringTokenStore``); see ``docs/auth.md``. They all work with the REST,
+GraphQL and SOAP clients alike (and with a plain ``httpx.Client``).
+``WsseUsernameToken`` adds a WS-Security header to SOAP envelopes through
+zeep's own implementation.
 
 Every credential is held as a :class:`Secret`: reprs are masked and the
 values are masked in every rendering the package produces.
@@ -23,14 +28,30 @@ from typing import Any
 import httpx
 
 from apinotebook._exceptions import ConfigError, HTTPStatusError
+from apinotebook._oauth_flows import DeviceAuthorization, OAuth2AuthorizationCode, OAuth2DeviceCode
+from apinotebook._oauth_tokens import (
+    FileTokenStore,
+    KeyringTokenStore,
+    MemoryTokenStore,
+    TokenSet,
+    TokenStore,
+)
 from apinotebook._secrets import Secret, as_secret, register_secret
 
 __all__ = [
     "ApiKey",
     "Basic",
     "Bearer",
+    "DeviceAuthorization",
+    "FileTokenStore",
+    "KeyringTokenStore",
+    "MemoryTokenStore",
+    "OAuth2AuthorizationCode",
     "OAuth2ClientCredentials",
+    "OAuth2DeviceCode",
     "Secret",
+    "TokenSet",
+    "TokenStore",
     "WsseUsernameToken",
 ]
 
