@@ -167,7 +167,8 @@ class FileTokenStore:
 
     Raises:
         ConfigError: the directory is inside the current working directory,
-            where a notebook (and its git repository) would pick it up.
+            where a notebook (and its git repository) would pick it up
+            (a hidden folder of the home directory, like the default, is fine).
     """
 
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
@@ -176,7 +177,12 @@ class FileTokenStore:
         )
         self.directory = Path(directory or default).expanduser().resolve()
         cwd = Path.cwd().resolve()
-        if self.directory == cwd or cwd in self.directory.parents:
+        inside = self.directory == cwd or cwd in self.directory.parents
+        # Jupyter started in the home folder: ~/.config and other hidden folders are fine
+        hidden = inside and self.directory.relative_to(cwd).parts[:1] != ()
+        if hidden and cwd == Path.home().resolve():
+            inside = not self.directory.relative_to(cwd).parts[0].startswith(".")
+        if inside:
             raise ConfigError(
                 f"Token files must live outside the notebook folder ({cwd}); "
                 "pass another directory= or set APINOTEBOOK_TOKEN_DIR."

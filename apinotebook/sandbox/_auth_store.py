@@ -372,7 +372,13 @@ class AuthStore:
             if self.rotate_refresh:
                 token.used = True
         result = self._tokens_for(
-            client, token.sub, scope, now, family=token.family, refresh=self.rotate_refresh
+            client,
+            token.sub,
+            scope,
+            now,
+            family=token.family,
+            refresh=self.rotate_refresh,
+            id_token=False,  # ID tokens come with a sign-in, not with a refresh
         )
         if not self.rotate_refresh:
             result["refresh_token"] = value
@@ -457,6 +463,7 @@ class AuthStore:
         refresh: bool = False,
         nonce: str | None = None,
         auth_time: int | None = None,
+        id_token: bool = True,
     ) -> dict[str, Any]:
         access = "at_" + secrets.token_urlsafe(24)
         result: dict[str, Any] = {
@@ -475,7 +482,7 @@ class AuthStore:
                     "refresh", client.client_id, sub, scope, now + self.refresh_ttl, family
                 )
                 result["refresh_token"] = value
-        if sub is not None and "openid" in scope.split():
+        if id_token and sub is not None and "openid" in scope.split():
             result["id_token"] = self.id_token(client, sub, scope, now, nonce, auth_time)
         return result
 
