@@ -135,6 +135,7 @@ class OAuth2Flow(httpx.Auth):
         self.userinfo_url = userinfo_url
         self.timeout = timeout
         self._lock = threading.RLock()
+        self._obtain_lock = threading.Lock()
         self._http: httpx.Client | None = None
         self._tokens: TokenSet | None = None
         self._loaded = False
@@ -190,19 +191,18 @@ class OAuth2Flow(httpx.Auth):
         """A valid access token: refreshed first if it expires within ``leeway`` seconds."""
         with self._lock:
             tokens = self.tokens
-            if tokens is None:
-                tokens = self._obtain()
-            elif tokens.expired(self.leeway):
+            if tokens is not None and tokens.expired(self.leeway):
                 tokens = self._refresh_locked(tokens)
-            return tokens.access_token.reveal()
+            if tokens is not None:
+                return tokens.access_token.reveal()
+        return self._obtain_once().access_token.reveal()
 
     def refresh(self) -> TokenSet:
         """Refresh now (rotating the refresh token when the server does)."""
         with self._lock:
             tokens = self.tokens
-            if tokens is None:
-                return self._obtain()
-            return self._refresh_locked(tokens)
+            fresh = self._refresh_locked(tokens) if tokens is not None else None
+        return fresh if fresh is not None else self._obtain_once()
 
     def _refresh_after_reject(self, rejected: str) -> str:
         """The API refused ``rejected``: refresh once, unless another caller already did."""
@@ -210,13 +210,27 @@ class OAuth2Flow(httpx.Auth):
             tokens = self.tokens
             if tokens is not None and tokens.access_token.reveal() != rejected:
                 return tokens.access_token.reveal()
-            if tokens is None:
-                return self._obtain().access_token.reveal()
-            return self._refresh_locked(tokens).access_token.reveal()
+            fresh = self._refresh_locked(tokens) if tokens is not None else None
+        if fresh is None:
+            self.forget()  # a rejected token without a refresh token is of no use
+            fresh = self._obtain_once()
+        return fresh.access_token.reveal()
 
-    def _refresh_locked(self, tokens: TokenSet) -> TokenSet:
-        if tokens.refresh_token is None:
+    def _obtain_once(self) -> TokenSet:
+        """Sign in (without holding the token lock: the redirect arrives on another thread).
+
+        One sign-in at a time; callers that waited find its tokens.
+        """
+        with self._obtain_lock:
+            tokens = self.tokens
+            if tokens is not None and not tokens.expired(self.leeway):
+                return tokens
             return self._obtain()
+
+    def _refresh_locked(self, tokens: TokenSet) -> TokenSet | None:
+        """Refresh with the refresh token (the lock is held); ``None`` when there is none."""
+        if tokens.refresh_token is None:
+            return None
         form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token.reveal()}
         try:
             payload = self._token_request(form)

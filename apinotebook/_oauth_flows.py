@@ -28,7 +28,7 @@ from apinotebook._exceptions import (
     OAuth2Error,
 )
 from apinotebook._oauth import OAuth2Flow
-from apinotebook._oauth_loopback import LoopbackReceiver, show_prompt
+from apinotebook._oauth_loopback import LoopbackReceiver, in_kernel, show_prompt
 from apinotebook._oauth_tokens import TokenSet
 from apinotebook._secrets import Secret, register_secret
 
@@ -234,10 +234,8 @@ class OAuth2AuthorizationCode(OAuth2Flow):
         """Show the sign-in link, then (by default) wait for the redirect and get tokens."""
         url = self.start()
         show_prompt(url, title="Sign in")
-        from apinotebook._oauth_loopback import in_kernel
-
         should_open = self.open_browser if open_browser is None else open_browser
-        if should_open or (should_open is None and not in_kernel() and wait):
+        if should_open or (should_open is None and not in_kernel()):
             webbrowser.open(url)
         return self.wait(timeout) if wait else None
 
@@ -260,11 +258,9 @@ class OAuth2AuthorizationCode(OAuth2Flow):
             return super()._obtain()
         with self._pending_lock:
             pending = self._pending is not None
-        if pending:  # authorize(wait=False) ran: wait for that one
-            return self.wait()
-        tokens = self.authorize()
-        assert tokens is not None  # authorize() waits by default
-        return tokens
+        if not pending:  # else authorize(wait=False) ran: wait for that one
+            self.authorize(wait=False)
+        return self.wait()
 
 
 @dataclass(frozen=True)

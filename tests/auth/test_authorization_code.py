@@ -182,3 +182,35 @@ def test_errors_from_the_redirect_are_typed(sb):
     finally:
         flow.cancel()
         flow.close()
+
+
+def test_the_first_api_call_signs_in_when_interactive(sb, code_flow, browser):
+    """No tokens yet: the call shows the link, waits for the redirect, then goes on."""
+    import threading
+
+    flow = code_flow(interactive=True, open_browser=False)
+    result = {}
+
+    def call():
+        with RestClient(sb.env["AUTH_ISSUER"], auth=flow, history=False) as api:
+            result["status"] = api.get("userinfo").status
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    for _ in range(200):  # the link is shown (printed here, outside Jupyter)
+        pending = flow._pending
+        if pending is not None:
+            break
+        worker.join(0.02)
+    page = browser.consent(pending.url)
+    worker.join(10)
+    assert page.status_code == 200 and result == {"status": 200}
+
+
+def test_device_prompt_in_a_script_is_one_line(sb, capsys):
+    from apinotebook._oauth_loopback import show_prompt
+
+    show_prompt("http://127.0.0.1/device", title="Connect this device", user_code="BCDF-GHJK")
+    assert capsys.readouterr().out == (
+        "Connect this device: open http://127.0.0.1/device and enter the code BCDF-GHJK\n"
+    )
