@@ -15,10 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from authlib.common.security import generate_token
-from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-
 from apinotebook._exceptions import (
     ApiNotebookError,
     ConfigError,
@@ -123,6 +119,10 @@ class OAuth2AuthorizationCode(OAuth2Flow):
 
     def start(self) -> str:
         """Begin an authorization: fresh ``state``, PKCE verifier and receiver; the URL to open."""
+        from authlib.common.security import generate_token
+        from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
+        from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
         self.cancel()
         receiver = None
         redirect_uri = self.redirect_uri

@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 
+from apinotebook._http import default_tls
 from apinotebook.auth import OAuth2AuthorizationCode
 from apinotebook.sandbox import Sandbox
 
@@ -24,7 +25,7 @@ class Browser:
         self, url: str, *, approve: bool = True, password: str | None = None
     ) -> httpx.Response:
         """Open ``url``, log in, press Allow (or Deny) and follow the redirect."""
-        with httpx.Client(follow_redirects=True, timeout=10) as browser:
+        with httpx.Client(follow_redirects=True, timeout=10, verify=default_tls()) as browser:
             page = browser.get(url)
             assert page.status_code == 200, page.text
             form = dict(_HIDDEN.findall(page.text))
