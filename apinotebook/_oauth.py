@@ -230,7 +230,18 @@ class OAuth2Flow(httpx.Auth):
             return self._obtain()
 
     def _refresh_locked(self, tokens: TokenSet) -> TokenSet | None:
-        """Refresh with the refresh token (the lock is held); ``None`` when there is none."""
+        """Refresh with the refresh token (the lock is held); ``None`` when there is none.
+
+        The store is read first: another flow object with the same name (a
+        re-run notebook cell) or another process (an exported script) may have
+        refreshed already, and presenting the rotated-away refresh token again
+        would make the server revoke the whole family.
+        """
+        stored = self.store.load(self.name)
+        if stored is not None and stored != tokens:
+            self._tokens = tokens = stored
+            if not stored.expired(self.leeway):
+                return stored
         if tokens.refresh_token is None:
             return None
         form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token.reveal()}

@@ -160,3 +160,16 @@ def test_revoke_at_the_server(sb, code_flow, browser):
     store = sb.state("auth")
     assert store.introspect(tokens.refresh_token.reveal(), time.time()) == {"active": False}
     assert store.introspect(tokens.access_token.reveal(), time.time()) == {"active": False}
+
+
+def test_two_flows_with_one_name_do_not_trip_reuse_detection(sb, code_flow, browser):
+    """A re-run cell builds a second flow object; the first one, still in use, refreshes."""
+    first = _signed_in(code_flow, browser)
+    second = code_flow(name=first.name)  # the same memory-store entry
+    assert second.tokens == first.tokens
+    _expire(second)  # second's access token is about to expire
+    first.refresh()  # rotates: second's cached refresh token is now the rotated-away one
+    with RestClient(sb.env["AUTH_ISSUER"], auth=second, history=False) as api:
+        assert api.get("userinfo").status == 200  # not RefreshTokenRevoked
+    with RestClient(sb.env["AUTH_ISSUER"], auth=first, history=False) as api:
+        assert api.get("userinfo").status == 200  # and the family is still alive
