@@ -325,7 +325,8 @@ async def device_authorization(request: Request) -> Response:
         "verification_uri": uri,
         "verification_uri_complete": f"{uri}?{urlencode({'user_code': auth.user_code})}",
         "expires_in": int(store.device_ttl),
-        "interval": auth.interval,
+        # RFC 8628 says integer seconds; fractions only when an option asks for them (tests)
+        "interval": int(auth.interval) if auth.interval.is_integer() else auth.interval,
     }
     return JSONResponse(body, headers=_NO_STORE)
 

@@ -198,3 +198,30 @@ def test_sign_in_works_within_the_leeway(sb, code_flow, browser):
     flow = code_flow()
     sign_in(flow, browser)
     assert flow.id_token_claims is not None
+
+
+def test_id_token_signed_by_another_key_is_refused(sb, code_flow, browser):
+    from apinotebook.sandbox import Sandbox
+
+    with Sandbox(services=("auth",), seed=99) as other:  # another server, another key
+        flow = code_flow(jwks_uri=other.env["AUTH_ISSUER"] + "/jwks")
+        page = browser.consent(flow.start())
+        assert page.status_code == 400 and "failed verification" in page.text
+        with pytest.raises(OAuth2Error, match="failed verification") as info:
+            flow.wait(5)
+    assert info.value.error == "invalid_id_token" and flow.tokens is None
+
+
+def test_redirect_from_another_issuer_is_refused(sb, code_flow):
+    """RFC 9207: the ``iss`` of the redirect must be the flow's issuer (mix-up attacks)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    flow = code_flow()
+    url = flow.start()
+    query = parse_qs(urlsplit(url).query)
+    forged = (
+        f"{query['redirect_uri'][0]}?code=abc&state={query['state'][0]}"
+        "&iss=http%3A%2F%2F127.0.0.1%3A1%2Fevil"
+    )
+    with pytest.raises(InvalidRequestError, match="RFC 9207"):
+        flow.complete(forged)

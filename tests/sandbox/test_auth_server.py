@@ -325,3 +325,12 @@ def test_bad_options_are_refused():
         Sandbox(services=("auth",), options={"auth": {"access_ttl": "long"}}).start()
     with pytest.raises(ConfigError, match="Valid auth options"):
         Sandbox(services=("auth",), options={"auth": {"token_life": 5}}).start()
+
+
+def test_default_device_interval_is_whole_seconds():
+    with Sandbox(services=("auth",)) as box:
+        answer = httpx.post(
+            box.env["AUTH_ISSUER"] + "/device_authorization",
+            data={"client_id": box.env["AUTH_PUBLIC_CLIENT_ID"]},
+        ).json()
+    assert answer["interval"] == 5 and isinstance(answer["interval"], int)
