@@ -246,12 +246,13 @@ class OAuth2AuthorizationCode(OAuth2Flow):
         if pending is not None and pending.receiver is not None:
             pending.receiver.close()
 
-    def _on_redirect(self, url: str) -> tuple[bool, str]:
+    def _on_redirect(self, url: str) -> tuple[bool, str, bool]:
         try:
             self.complete(url)
         except ApiNotebookError as exc:
-            return False, str(exc)
-        return True, "You are signed in. You can close this tab and go back to the notebook."
+            # a wrong state leaves the authorization pending: keep waiting for the real one
+            return False, str(exc), self._done.is_set()
+        return True, "You are signed in. You can close this tab and go back to the notebook.", True
 
     def _obtain(self) -> TokenSet:
         if not self.interactive:

@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 
 __all__ = ["LoopbackReceiver", "in_kernel", "show_prompt"]
 
-#: ``on_redirect(url)`` returns ``(ok, message)`` for the browser's page.
-OnRedirect = Callable[[str], tuple[bool, str]]
+#: ``on_redirect(url)`` returns ``(ok, message, done)``: the browser's page, and whether
+#: this was the redirect (a stray or forged request leaves the receiver listening).
+OnRedirect = Callable[[str], tuple[bool, str, bool]]
 
 
 class LoopbackReceiver:
@@ -42,9 +43,10 @@ class LoopbackReceiver:
                 if urlsplit(self.path).path != receiver.path:
                     self._answer(404, "Not found", "This address only receives sign-in redirects.")
                     return
-                ok, message = on_redirect(receiver.base + self.path)
+                ok, message, done = on_redirect(receiver.base + self.path)
                 self._answer(200 if ok else 400, "Signed in" if ok else "Sign-in failed", message)
-                receiver._finished.set()
+                if done:
+                    receiver._finished.set()
 
             def _answer(self, status: int, title: str, text: str) -> None:
                 body = (

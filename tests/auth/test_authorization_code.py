@@ -109,7 +109,7 @@ def test_wrong_password_stays_on_the_page(code_flow, browser):
         flow.wait(0.2)
 
 
-def test_state_mismatch_is_refused(code_flow):
+def test_state_mismatch_is_refused(code_flow, browser):
     flow = code_flow()
     url = flow.start()
     redirect_uri = parse_qs(urlsplit(url).query)["redirect_uri"][0]
@@ -118,7 +118,13 @@ def test_state_mismatch_is_refused(code_flow):
     # a forged redirect that reaches the receiver gets an error page and changes nothing
     answer = httpx.get(f"{redirect_uri}?code=abc&state=forged", timeout=5)
     assert answer.status_code == 400 and "state does not match" in answer.text
+    assert (
+        httpx.get(redirect_uri.replace("/callback", "/favicon.ico"), timeout=5).status_code == 404
+    )
     assert flow.tokens is None
+    # the receiver is still listening for the real redirect
+    assert browser.consent(url).status_code == 200
+    assert flow.wait(5).access_token is not None
 
 
 def test_a_code_cannot_be_exchanged_twice(sb, code_flow):

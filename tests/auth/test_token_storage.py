@@ -8,10 +8,8 @@ import subprocess
 import sys
 import textwrap
 
-import keyring
 import pytest
 from auth_helpers import sign_in, unique
-from keyring.backend import KeyringBackend
 
 from apinotebook import ConfigError, LoginRequired, RestClient
 from apinotebook.auth import FileTokenStore, KeyringTokenStore, OAuth2AuthorizationCode, TokenSet
@@ -96,29 +94,33 @@ def test_a_script_without_stored_tokens_fails_clearly(sb, tmp_path):
     flow.close()
 
 
-class _DictKeyring(KeyringBackend):
+def _dict_keyring():
     """An in-process keyring backend: the OS keyring is not there on CI machines."""
+    keyring = pytest.importorskip("keyring")  # the [keyring] extra
 
-    priority = 1
+    class DictKeyring(keyring.backend.KeyringBackend):
+        priority = 1
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
+        def __init__(self) -> None:
+            super().__init__()
+            self.items: dict[tuple[str, str], str] = {}
 
-    def get_password(self, service, username):
-        return self.items.get((service, username))
+        def get_password(self, service, username):
+            return self.items.get((service, username))
 
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
+        def set_password(self, service, username, password):
+            self.items[(service, username)] = password
 
-    def delete_password(self, service, username):
-        if self.items.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError(username)
+        def delete_password(self, service, username):
+            if self.items.pop((service, username), None) is None:
+                raise keyring.errors.PasswordDeleteError(username)
+
+    return keyring, DictKeyring()
 
 
 def test_keyring_store(sb, code_flow, browser):
+    keyring, backend = _dict_keyring()
     previous = keyring.get_keyring()
-    backend = _DictKeyring()
     keyring.set_keyring(backend)
     try:
         name = unique()
@@ -150,3 +152,13 @@ def test_unknown_store_lists_the_valid_ones(sb):
             client_id="c",
             store="vault",
         )
+
+
+def test_keyring_without_the_extra_says_what_to_install(monkeypatch):
+    import sys
+
+    from apinotebook import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "keyring", None)  # as if not installed
+    with pytest.raises(MissingExtraError, match=r"pip install 'apinotebook\[keyring\]'"):
+        KeyringTokenStore()
