@@ -13,21 +13,30 @@ from apinotebook._core import views as _views
 from apinotebook._core.secrets import Secret
 from apinotebook._core.views import show
 from apinotebook._exceptions import (
+    AccessDeniedError,
     ApiNotebookError,
     ConfigError,
     ConnectError,
     DecodeError,
     DeliveryError,
+    ExpiredTokenError,
     ExportError,
     FatalIntegrationError,
     GraphQLResponseError,
     HTTPStatusError,
     IntegrationError,
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
     LiteralSecretError,
+    LoginRequired,
     MissingExtraError,
     MissingSecretError,
+    OAuth2Error,
     ProtocolError,
     QueryValidationError,
+    RefreshTokenRevoked,
     RequestTimeout,
     ResponseError,
     ResponseTooLarge,
@@ -36,10 +45,20 @@ from apinotebook._exceptions import (
     SoapFault,
     SpecError,
     TransportError,
+    UnauthorizedClientError,
+    UnsupportedGrantTypeError,
 )
 from apinotebook._exchange import Attempt, Exchange, Request
 from apinotebook._history import History, history
-from apinotebook.auth import ApiKey, Basic, Bearer, OAuth2ClientCredentials, WsseUsernameToken
+from apinotebook.auth import (
+    ApiKey,
+    Basic,
+    Bearer,
+    OAuth2AuthorizationCode,
+    OAuth2ClientCredentials,
+    OAuth2DeviceCode,
+    WsseUsernameToken,
+)
 from apinotebook.graphql import GraphQLClient
 from apinotebook.rest import CurlClient, OpenAPIClient, RestClient, client_from_curl
 from apinotebook.retry import Retry
@@ -84,6 +103,19 @@ __all__ = [
     "SoapFault",
     "SpecError",
     "TransportError",
+    "AccessDeniedError",
+    "ExpiredTokenError",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "InvalidRequestError",
+    "InvalidScopeError",
+    "LoginRequired",
+    "OAuth2Error",
+    "RefreshTokenRevoked",
+    "UnauthorizedClientError",
+    "UnsupportedGrantTypeError",
+    "OAuth2AuthorizationCode",
+    "OAuth2DeviceCode",
     "WsseUsernameToken",
     "__version__",
     "history",

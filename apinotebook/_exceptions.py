@@ -20,7 +20,18 @@ ApiNotebookError
 │   ├── HTTPStatusError         4xx/5xx; carries the Exchange
 │   ├── DecodeError             malformed JSON/XML, wrong content type, bad bytes
 │   ├── GraphQLResponseError    GraphQL ``errors``; carries errors, data, extensions
-│   └── SoapFault               SOAP Fault; carries code, message, detail
+│   ├── SoapFault               SOAP Fault; carries code, message, detail
+│   └── OAuth2Error             an authorization server refused; carries error, description
+│       ├── InvalidRequestError       invalid_request (and a mismatching ``state``)
+│       ├── InvalidClientError        invalid_client: unknown client or wrong secret
+│       ├── UnauthorizedClientError   unauthorized_client: the client may not use this grant
+│       ├── UnsupportedGrantTypeError unsupported_grant_type
+│       ├── InvalidScopeError         invalid_scope
+│       ├── InvalidGrantError         invalid_grant: code used/expired, PKCE or redirect mismatch
+│       │   └── RefreshTokenRevoked   the refresh token is revoked or expired: authorize again
+│       ├── AccessDeniedError         access_denied: the user said no
+│       ├── ExpiredTokenError         expired_token: the device code expired before approval
+│       └── LoginRequired             no usable token and no way to get one without the user
 ├── SchemaError                 a contract is broken or cannot be read
 │   ├── SpecError               invalid OpenAPI document, WSDL or SDL
 │   └── QueryValidationError    a GraphQL query does not match the schema
@@ -53,6 +64,17 @@ __all__ = [
     "GraphQLResponseError",
     "HTTPStatusError",
     "IntegrationError",
+    "AccessDeniedError",
+    "ExpiredTokenError",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "InvalidRequestError",
+    "InvalidScopeError",
+    "LoginRequired",
+    "OAuth2Error",
+    "RefreshTokenRevoked",
+    "UnauthorizedClientError",
+    "UnsupportedGrantTypeError",
     "LiteralSecretError",
     "MissingExtraError",
     "MissingSecretError",
@@ -214,6 +236,130 @@ class SoapFault(ResponseError):
         self.code = code
         self.detail = detail
         self.actor = actor
+
+
+class OAuth2Error(ResponseError):
+    """An OAuth 2.0 authorization server refused (RFC 6749 section 5.2, RFC 8628 section 3.5).
+
+    ``error`` is the RFC's code (``invalid_grant``), ``description`` the
+    server's ``error_description`` (already free of secrets), ``status`` the
+    HTTP status. Build one from a response with :meth:`from_code`, which picks
+    the subclass for the code.
+    """
+
+    code: str = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str | None = None,
+        description: str | None = None,
+        status: int | None = None,
+        exchange: Exchange | None = None,
+    ) -> None:
+        super().__init__(message, exchange=exchange)
+        self.error = error or self.code or "oauth2_error"
+        self.description = description
+        self.status = status
+
+    @classmethod
+    def from_code(
+        cls, error: str, description: str | None, *, where: str, status: int | None = None
+    ) -> OAuth2Error:
+        """The typed error for RFC code ``error``, with a message that says what to do."""
+        kind = _OAUTH2_ERRORS.get(error, OAuth2Error)
+        said = f": {description.rstrip('.')}" if description else ""
+        hint = f" {kind.hint}" if kind.hint else ""
+        return kind(
+            f"{where} answered {error}{said}.{hint}",
+            error=error,
+            description=description,
+            status=status,
+        )
+
+    hint = ""
+
+
+class InvalidRequestError(OAuth2Error):
+    """``invalid_request``: a parameter is missing, repeated or malformed."""
+
+    code = "invalid_request"
+
+
+class InvalidClientError(OAuth2Error):
+    """``invalid_client``: unknown client, wrong secret or wrong auth method."""
+
+    code = "invalid_client"
+    hint = "Check the client id, the client secret and auth_method."
+
+
+class UnauthorizedClientError(OAuth2Error):
+    """``unauthorized_client``: the client is not allowed to use this grant type."""
+
+    code = "unauthorized_client"
+    hint = "Enable this grant for the client in the provider's app settings."
+
+
+class UnsupportedGrantTypeError(OAuth2Error):
+    """``unsupported_grant_type``: the server does not know this grant type."""
+
+    code = "unsupported_grant_type"
+
+
+class InvalidScopeError(OAuth2Error):
+    """``invalid_scope``: unknown scope, or more than the client may ask for."""
+
+    code = "invalid_scope"
+    hint = "Ask for fewer or other scopes."
+
+
+class InvalidGrantError(OAuth2Error):
+    """``invalid_grant``: the code or refresh token is used, expired, revoked or mismatched."""
+
+    code = "invalid_grant"
+
+
+class RefreshTokenRevoked(InvalidGrantError):
+    """The refresh token no longer works (revoked, expired or rotated away)."""
+
+    hint = "The stored tokens were forgotten: run authorize() again."
+
+
+class AccessDeniedError(OAuth2Error):
+    """``access_denied``: the user declined."""
+
+    code = "access_denied"
+    hint = "The user declined; authorize again to retry."
+
+
+class ExpiredTokenError(OAuth2Error):
+    """``expired_token``: the device code expired before the user approved it."""
+
+    code = "expired_token"
+    hint = "Start the device flow again and approve it sooner."
+
+
+class LoginRequired(OAuth2Error):
+    """No usable token, and getting one needs the user (interactive authorization)."""
+
+    code = "login_required"
+
+
+_OAUTH2_ERRORS: dict[str, type[OAuth2Error]] = {
+    k.code: k
+    for k in (
+        InvalidRequestError,
+        InvalidClientError,
+        UnauthorizedClientError,
+        UnsupportedGrantTypeError,
+        InvalidScopeError,
+        InvalidGrantError,
+        AccessDeniedError,
+        ExpiredTokenError,
+        LoginRequired,
+    )
+}
 
 
 # -- contracts ----------------------------------------------------------------

@@ -18,7 +18,7 @@ def test_import_does_not_pull_in_jupyter_or_servers():
         "import sys, json, apinotebook; "
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('IPython','ipywidgets','anywidget','jupyterlab','fastapi','uvicorn','strawberry',"
-        "'prefect','ipykernel'))))"
+        "'prefect','ipykernel','authlib','joserfc','cryptography','keyring'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []

@@ -11,6 +11,7 @@ PUBLIC = {
     "RestClient", "OpenAPIClient", "CurlClient", "GraphQLClient", "SoapClient", "Retry",
     # auth
     "ApiKey", "Basic", "Bearer", "OAuth2ClientCredentials", "WsseUsernameToken", "Secret",
+    "OAuth2AuthorizationCode", "OAuth2DeviceCode",
     # errors
     "ApiNotebookError", "ConfigError", "MissingSecretError", "MissingExtraError",
     "TransportError", "ConnectError", "RequestTimeout", "ProtocolError", "ResponseTooLarge",
@@ -18,6 +19,10 @@ PUBLIC = {
     "SchemaError", "SpecError", "QueryValidationError", "IntegrationError",
     "FatalIntegrationError", "DeliveryError", "ExportError", "LiteralSecretError",
     "SandboxError",
+    # OAuth 2.0 errors (RFC 6749 section 5.2, RFC 8628 section 3.5)
+    "OAuth2Error", "InvalidRequestError", "InvalidClientError", "UnauthorizedClientError",
+    "UnsupportedGrantTypeError", "InvalidScopeError", "InvalidGrantError", "RefreshTokenRevoked",
+    "AccessDeniedError", "ExpiredTokenError", "LoginRequired",
     # Jupyter
     "load_ipython_extension",
     "__version__",
@@ -38,7 +43,7 @@ def test_every_error_has_one_root():
     errors = [
         getattr(apinotebook, n)
         for n in PUBLIC
-        if n.endswith(("Error", "Fault", "Large", "Timeout"))
+        if n.endswith(("Error", "Fault", "Large", "Timeout", "Revoked", "Required"))
     ]
     assert errors and all(issubclass(e, apinotebook.ApiNotebookError) for e in errors)
 

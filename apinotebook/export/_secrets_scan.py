@@ -131,6 +131,10 @@ _CREDENTIAL_ARGS: dict[str, tuple[int, str]] = {
     "DigestAuth": (1, "password"),
     "ApiKey": (0, "key"),
     "OAuth2ClientCredentials": (2, "client_secret"),
+    # keyword-only: no position ever matches
+    "OAuth2AuthorizationCode": (99, "client_secret"),
+    "OAuth2DeviceCode": (99, "client_secret"),
+    "from_issuer": (99, "client_secret"),
     "WsseUsernameToken": (1, "password"),
     "UsernameToken": (1, "password"),
 }

@@ -45,6 +45,7 @@ from apinotebook._exceptions import (
     FatalIntegrationError,
     GraphQLResponseError,
     HTTPStatusError,
+    OAuth2Error,
     ResponseError,
     SchemaError,
     SoapFault,
@@ -204,8 +205,8 @@ class _Stop(Exception):
 
 def classify(exc: BaseException) -> ErrorClass:
     """Fatal, transient or record-level: how a failed batch is handled."""
-    if isinstance(exc, FatalIntegrationError | ConfigError | SchemaError):
-        return "fatal"
+    if isinstance(exc, FatalIntegrationError | ConfigError | SchemaError | OAuth2Error):
+        return "fatal"  # OAuth2Error: the authorization server refused (a revoked refresh token)
     exchange = getattr(exc, "exchange", None)
     status = getattr(exchange, "status", 0) or 0
     if isinstance(exc, ResponseError) and status in (401, 403):

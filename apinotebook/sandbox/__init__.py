@@ -2,8 +2,9 @@
 
 ``with Sandbox() as sb:`` serves a CRM (REST), an email-marketing service
 (GraphQL), a legacy billing service (SOAP), three airline fare providers (one
-per protocol), a chat service and a calendar service. Needs the ``sandbox``
-extra: ``pip install 'apinotebook[sandbox]'``.
+per protocol), a chat service, a calendar service and an OAuth 2.0 / OpenID
+Connect authorization server (``auth``). Needs the ``sandbox`` extra:
+``pip install 'apinotebook[sandbox]'``.
 """
 
 from apinotebook.sandbox._context import Mount, SandboxContext

@@ -35,7 +35,10 @@ from apinotebook.sandbox._context import ErrorFormat, Message, Mount, Receive, S
 from apinotebook.sandbox._faults import FaultState, retry_after_header
 from apinotebook.sandbox._webhooks import WebhookDispatcher
 
-__all__ = ["SandboxApp"]
+__all__ = ["FAULTS_KEY", "SandboxApp"]
+
+#: The scope key under which a service finds its :class:`FaultConfig`.
+FAULTS_KEY = "apinotebook.sandbox.faults"
 
 #: Bodies above this many bytes get 413 from every service.
 MAX_BODY = 8 * 1024 * 1024
@@ -263,6 +266,7 @@ class SandboxApp:
                 self._count(service, status_seen)
             await send(message)
 
+        scope[FAULTS_KEY] = cfg  # what a service reads its own faults from (clock skew, ...)
         try:
             await mount.app(scope, replayed, counting_send)
         finally:

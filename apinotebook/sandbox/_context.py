@@ -47,6 +47,11 @@ CREDENTIAL_NAMES = (
     "CALENDAR_CLIENT_ID",  # OAuth2 client credentials
     "CALENDAR_CLIENT_SECRET",
     "CALENDAR_WEBHOOK_SECRET",  # signs watch notifications
+    "AUTH_CLIENT_ID",  # authorization server: a confidential client
+    "AUTH_CLIENT_SECRET",
+    "AUTH_PUBLIC_CLIENT_ID",  # a public client (PKCE, no secret)
+    "AUTH_USERNAME",  # the demo user who logs in on the consent page
+    "AUTH_PASSWORD",
 )
 
 
@@ -58,7 +63,9 @@ def credentials(seed: int) -> Credentials:
         if name.endswith("_USERNAME"):
             out[name] = name.split("_")[0].lower() + "-demo"
         elif name.endswith("_CLIENT_ID"):
-            out[name] = "cal-client-" + digest[:12]
+            short = {"CALENDAR": "cal", "AUTH": "nb"}.get(name.split("_")[0], "app")
+            kind = "public-" if "_PUBLIC_" in name else ""
+            out[name] = f"{short}-{kind}client-" + digest[:12]
         else:
             prefix = name.split("_")[0].lower()
             out[name] = f"{prefix}_{digest[:32]}"

@@ -17,6 +17,12 @@ give the same faults. One uniform draw per request picks at most one fault:
 ``rate_limit``     real rate limiting: requests per second per credential
                    (token bucket, burst = ``rate_burst`` or one second's worth);
                    over the limit gives 429 with ``Retry-After``
+``oauth_error``    the authorization server (``auth``) answers token requests
+                   with this RFC 6749 / RFC 8628 error code; ``oauth_error_grant``
+                   limits it to one grant type, ``oauth_error_count`` to the next
+                   N requests (0: until cleared)
+``clock_skew``     seconds the service's clock runs ahead (negative: behind):
+                   the authorization server's codes and tokens expire early or late
 =================  =============================================================
 """
 
@@ -32,7 +38,28 @@ from typing import Any
 
 from apinotebook._exceptions import ConfigError
 
-__all__ = ["FaultConfig", "FaultState", "RateLimiter", "parse_fault_spec", "parse_options"]
+__all__ = [
+    "OAUTH_ERRORS",
+    "FaultConfig",
+    "FaultState",
+    "RateLimiter",
+    "parse_fault_spec",
+    "parse_options",
+]
+
+#: What ``oauth_error`` can force: RFC 6749 section 5.2 and RFC 8628 section 3.5.
+OAUTH_ERRORS = (
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "authorization_pending",
+    "slow_down",
+    "access_denied",
+    "expired_token",
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +76,10 @@ class FaultConfig:
     truncate_rate: float = 0.0
     rate_limit: float | None = None
     rate_burst: float | None = None
+    oauth_error: str | None = None
+    oauth_error_grant: str | None = None
+    oauth_error_count: int = 0
+    clock_skew: float = 0.0
 
     def __post_init__(self) -> None:
         rates = ("error_rate", "throttle_rate", "drop_rate", "truncate_rate")
@@ -67,6 +98,10 @@ class FaultConfig:
         for status in self.error_statuses:
             if not 400 <= status <= 599:
                 raise ConfigError(f"error status {status} is not an HTTP error status")
+        if self.oauth_error is not None and self.oauth_error not in OAUTH_ERRORS:
+            raise ConfigError.invalid_choice("oauth_error", self.oauth_error, OAUTH_ERRORS)
+        if self.oauth_error_count < 0:
+            raise ConfigError("oauth_error_count must not be negative")
 
     @classmethod
     def from_mapping(
@@ -85,6 +120,10 @@ class FaultConfig:
                 clean[key] = tuple(int(v) for v in value)
             elif key in ("rate_limit", "rate_burst"):
                 clean[key] = None if value in (None, "", "none", "off") else float(value)
+            elif key in ("oauth_error", "oauth_error_grant"):
+                clean[key] = None if value in (None, "", "none", "off") else str(value)
+            elif key == "oauth_error_count":
+                clean[key] = int(value)
             else:
                 try:
                     clean[key] = float(value)

@@ -36,12 +36,16 @@ __all__ = ["SERVICES", "RemoteSandbox", "Sandbox", "get_sandbox"]
 
 #: Every demo service, in the order ``sb.urls`` lists them. Each is a module
 #: of this package with ``build(ctx) -> list[Mount]``.
-SERVICES: tuple[str, ...] = ("crm", "mail", "fares", "billing", "chat", "calendar")
+SERVICES: tuple[str, ...] = ("crm", "mail", "fares", "billing", "chat", "calendar", "auth")
+
+
+#: Services whose module is not named after them.
+_MODULES = {"auth": "auth_server"}
 
 
 def _load_service(name: str) -> Any:
     try:
-        return importlib.import_module(f"apinotebook.sandbox.{name}")
+        return importlib.import_module(f"apinotebook.sandbox.{_MODULES.get(name, name)}")
     except ModuleNotFoundError as exc:
         if exc.name and not exc.name.startswith("apinotebook"):
             raise MissingExtraError(
@@ -341,7 +345,7 @@ class RemoteSandbox(_Controls):
 
 
 def _is_sandbox_var(name: str) -> bool:
-    prefixes = ("CRM_", "MAIL_", "BILLING_", "FARES_", "CHAT_", "CALENDAR_")
+    prefixes = ("CRM_", "MAIL_", "BILLING_", "FARES_", "CHAT_", "CALENDAR_", "AUTH_")
     return name.startswith(prefixes)
 
 

@@ -1,17 +1,4 @@
-"""Authentication for every client: httpx auth flows plus WS-Security for SOAP.
-
-``Bearer``, ``Basic``, ``ApiKey`` and ``OAuth2ClientCredentials`` are
-``httpx.Auth`` flows, so they work with the REST, GraphQL and SOAP clients
-alike (and with a plain ``httpx.Client``). ``WsseUsernameToken`` adds a
-WS-Security header to SOAP envelopes through zeep's own implementation.
-
-Every credential is held as a :class:`Secret`: reprs are masked and the
-values are masked in every rendering the package produces.
-
-The clients never send credentials to another origin: a redirect to a
-different scheme, host or port is followed without the auth flow and without
-sensitive headers.
-"""
+"""The simple auth flows: a token, a password, an API key, client credentials, WS-Security."""
 
 from __future__ import annotations
 
@@ -25,14 +12,7 @@ import httpx
 from apinotebook._core.secrets import Secret, as_secret, register_secret
 from apinotebook._exceptions import ConfigError, HTTPStatusError
 
-__all__ = [
-    "ApiKey",
-    "Basic",
-    "Bearer",
-    "OAuth2ClientCredentials",
-    "Secret",
-    "WsseUsernameToken",
-]
+__all__ = ["ApiKey", "Basic", "Bearer", "OAuth2ClientCredentials", "WsseUsernameToken"]
 
 
 class Bearer(httpx.Auth):
