@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -80,10 +81,11 @@ _XSD_INTEGERS = frozenset(
 )  # fmt: skip
 
 
-def soap_value(param: Any, depth: int = 0) -> Any:
+def soap_value(param: Any, depth: int = 0, *, raw_any: bool = True) -> Any:
     """A plausible value for one ``SoapParam`` (required children filled, recursively)."""
     if param.children and param.kind != "choice":
-        value: Any = soap_arguments(param.children, depth + 1) if depth < _DEPTH else {}
+        value: Any = soap_arguments(param.children, depth + 1, raw_any=raw_any) \
+            if depth < _DEPTH else {}  # fmt: skip
     elif param.enum:
         value = param.enum[0]
     else:
@@ -95,8 +97,19 @@ def soap_value(param: Any, depth: int = 0) -> Any:
     return [value] if param.repeated else value
 
 
-def soap_arguments(params: Any, depth: int = 0) -> dict[str, Any]:
-    """Keyword arguments for the required parameters (a choice: its first branch)."""
+def raw_xml() -> Any:
+    """An element for an ``xsd:any`` (what zeep takes for content it cannot model)."""
+    from lxml import etree
+
+    return etree.fromstring("<corpus xmlns='urn:corpus'>raw</corpus>")
+
+
+def soap_arguments(params: Any, depth: int = 0, *, raw_any: bool = True) -> dict[str, Any]:
+    """Keyword arguments for the required parameters (a choice: its first branch).
+
+    A required ``xsd:any`` gets an lxml element (``raw_any``) or, for the
+    explorer's form, which sends JSON, the same element as XML text.
+    """
     out: dict[str, Any] = {}
     for p in params:
         if p.optional:
@@ -104,11 +117,14 @@ def soap_arguments(params: Any, depth: int = 0) -> dict[str, Any]:
         if p.kind == "choice":
             if p.children:
                 first = p.children[0]
-                out[first.name] = soap_value(first, depth)
+                out[first.name] = soap_value(first, depth, raw_any=raw_any)
             continue
-        if p.kind == "any" or p.default is not None:
+        if p.kind == "any":
+            out[p.name] = raw_xml() if raw_any else "<corpus xmlns='urn:corpus'/>"
             continue
-        out[p.name] = soap_value(p, depth)
+        if p.default is not None:
+            continue
+        out[p.name] = soap_value(p, depth, raw_any=raw_any)
     return out
 
 
@@ -160,8 +176,9 @@ def probe_wsdl(path: Path) -> dict[str, Any]:
                 forms += 1
     info["forms"] = forms
     if ops and client.service is not None:
+        values = _jsonable(soap_arguments(ops[0].input, raw_any=False))
         reply = ask(explorer, "preview", service=client.service, port=client.port,
-                    name=ops[0].name, values=_jsonable(soap_arguments(ops[0].input)))  # fmt: skip
+                    name=ops[0].name, values=values)  # fmt: skip
         if reply.get("problem"):
             raise ProbeRejected(f"explorer preview of {ops[0].name}: {reply['problem']}")
     step["step"] = "done"
@@ -175,11 +192,7 @@ def raw_wsdl(path: Path) -> dict[str, Any]:
 
     transport = Transport(timeout=5, operation_timeout=5)
     client, load_s = _timed(zeep.Client, str(path), transport=transport)
-    ops = sum(
-        len(port.binding._operations)
-        for service in client.wsdl.services.values()
-        for port in service.ports.values()
-    )
+    ops = sum(len(binding._operations) for binding in client.wsdl.bindings.values())
     return {"load_s": load_s, "best_s": load_s, "operations": ops}
 
 
@@ -304,6 +317,9 @@ def raw_graphql(path: Path, protocol: str) -> dict[str, Any]:
 # -- OpenAPI ------------------------------------------------------------------------------
 
 
+_JSON_TYPES: dict[Any, Any] = {"string": str, "integer": int, "number": int | float}
+
+
 def json_placeholder(schema: Any, depth: int = 0) -> Any:
     """A small value that fits a (resolved) JSON schema: required properties filled."""
     if not isinstance(schema, dict) or depth > _DEPTH:
@@ -312,8 +328,6 @@ def json_placeholder(schema: Any, depth: int = 0) -> Any:
         return schema["enum"][0]
     if "const" in schema:
         return schema["const"]
-    if "example" in schema and not isinstance(schema["example"], dict | list):
-        return schema["example"]
     for key in ("allOf", "oneOf", "anyOf"):
         if isinstance(schema.get(key), list) and schema[key]:
             if key == "allOf":
@@ -336,6 +350,9 @@ def json_placeholder(schema: Any, depth: int = 0) -> Any:
         }
     if kind == "array":
         return [json_placeholder(schema.get("items", {}), depth + 1)]
+    example = schema.get("example")
+    if example is not None and isinstance(example, _JSON_TYPES.get(kind, ())):
+        return example
     if kind == "integer":
         return max(1, int(schema.get("minimum", 1) or 1))
     if kind == "number":
@@ -361,7 +378,11 @@ def openapi_arguments(op: Any) -> dict[str, Any]:
                 if f.required:
                     args[f.python_name or f.name] = json_placeholder(dict(f.schema or {}))
         elif body.required:
-            args["body"] = json_placeholder(dict(body.schema or {}))
+            kind = (body.content_type or "").split(";")[0].strip().lower()
+            if kind.startswith("text/") or kind in ("application/octet-stream", "application/xml"):
+                args["body"] = "corpus"  # not JSON: what a user passes is text or bytes
+            else:
+                args["body"] = json_placeholder(dict(body.schema or {}))
     return args
 
 
@@ -416,6 +437,29 @@ def raw_openapi(path: Path) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - the validator's verdict, whatever its type
         info["rejects"] = f"{type(exc).__name__}: {str(exc)[:300]}"
     return info
+
+
+def warm_up(protocols: Sequence[str] = ()) -> None:
+    """Import what the probes of these protocols use, so no file's times are import times."""
+    import apinotebook.widgets as widgets
+
+    if "wsdl" in protocols:
+        import zeep  # noqa: F401
+
+        from apinotebook import SoapClient  # noqa: F401
+
+        _ = widgets.WsdlExplorer
+    if any(p.startswith("graphql") for p in protocols):
+        import graphql  # noqa: F401
+
+        from apinotebook import GraphQLClient  # noqa: F401
+
+        _ = widgets.SchemaExplorer
+    if "openapi" in protocols:
+        import openapi_spec_validator  # noqa: F401
+        import yaml  # noqa: F401
+
+        from apinotebook import RestClient  # noqa: F401
 
 
 def probe(protocol: str, path: Path) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import queue
+import re
 import statistics
 import subprocess
 import sys
@@ -45,7 +46,7 @@ from tests.corpus.fetch import PROTOCOLS, CorpusError, CorpusFile, cache_dir, co
 REPORT = Path(__file__).resolve().parent / ".report.json"
 #: a worker is replaced after a file this big (its memory is given back)
 _BIG = 8 * 1024 * 1024
-_TASKS_PER_WORKER = 40
+_TASKS_PER_WORKER = 250
 _OUTCOMES = ("ok", "typed", "crash", "timeout")
 
 
@@ -99,6 +100,7 @@ def worker() -> int:
         out.write(json.dumps(message, default=str) + "\n")
         out.flush()
 
+    probes.warm_up(os.environ.get("APINOTEBOOK_CORPUS_PROTOCOLS", "").split(","))
     send(ready=True)
     for line in sys.stdin:
         task = json.loads(line)
@@ -169,40 +171,61 @@ class Worker:
         self.log.close()
 
 
-def _run_one(get_worker: Any, f: CorpusFile, timeout: float) -> dict[str, Any]:
-    """Run one file on a worker; replaces the worker after a timeout or a death."""
-    w: Worker = get_worker(None)
-    w.send({"path": str(f.path), "protocol": f.protocol, "member": f.member})
-    result: dict[str, Any] = {"ours": None, "raw": None}
-    phase, deadline = None, time.monotonic() + timeout
-    while result["raw"] is None:
-        msg = w.next(deadline - time.monotonic())
-        if msg is None:
-            alive = w.proc.poll() is None
-            missing = "ours" if result["ours"] is None else "raw"
-            if alive:
-                result[missing] = {"outcome": "timeout"} if missing == "ours" else {
-                    "rejects": f"timeout after {timeout:g} s"}  # fmt: skip
-            else:
-                note = f"the worker died (exit {w.proc.returncode}) in phase {phase}"
-                result[missing] = {"outcome": "crash", "exc_type": "WorkerDied",
-                                   "message": note, "frame": None} if missing == "ours" else {
-                    "rejects": note}  # fmt: skip
-            w.stop()
-            get_worker(w)
-            if missing == "ours":
-                result["raw"] = {"rejects": "not run (apinotebook's step did not finish)"}
-            break
-        if "phase" in msg:
-            phase, deadline = msg["phase"], time.monotonic() + timeout
-        elif "ours" in msg:
-            result["ours"] = msg["ours"]
-        elif "raw" in msg:
-            result["raw"] = msg["raw"]
-    if f.size > _BIG or w.tasks >= _TASKS_PER_WORKER:
-        w.stop()
-        get_worker(w)
-    return result
+class Lane:
+    """One worker slot: runs files one at a time, replacing its worker when needed."""
+
+    def __init__(self, log: Path, timeout: float) -> None:
+        self.log, self.timeout = log, timeout
+        self.worker: Worker | None = None
+
+    def _get(self) -> Worker:
+        if self.worker is None:
+            w = Worker(self.log)
+            ready = w.next(120)
+            if not ready or not ready.get("ready"):
+                w.stop()
+                raise RuntimeError(f"a corpus worker did not start; see {self.log}")
+            self.worker = w
+        return self.worker
+
+    def retire(self) -> None:
+        """Stop the worker (a new one starts with the next file)."""
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+    def run_one(self, f: CorpusFile) -> dict[str, Any]:
+        """Run one file; a timeout or a dead worker is a result, and the worker is replaced."""
+        w = self._get()
+        w.send({"path": str(f.path), "protocol": f.protocol, "member": f.member})
+        result: dict[str, Any] = {"ours": None, "raw": None}
+        phase, deadline = None, time.monotonic() + self.timeout
+        while result["raw"] is None:
+            msg = w.next(deadline - time.monotonic())
+            if msg is None:
+                missing = "ours" if result["ours"] is None else "raw"
+                if w.proc.poll() is None:
+                    why = f"timeout after {self.timeout:g} s"
+                    ours = {"outcome": "timeout", "message": why}
+                else:
+                    why = f"the worker died (exit {w.proc.returncode}) in phase {phase}"
+                    ours = {"outcome": "crash", "exc_type": "WorkerDied", "message": why}
+                if missing == "ours":
+                    result["ours"] = {**ours, "step": None}
+                    result["raw"] = {"rejects": "not run: apinotebook's phase did not finish"}
+                else:
+                    result["raw"] = {"rejects": why}
+                self.retire()
+                return result
+            if "phase" in msg:
+                phase, deadline = msg["phase"], time.monotonic() + self.timeout
+            elif "ours" in msg:
+                result["ours"] = msg["ours"]
+            elif "raw" in msg:
+                result["raw"] = msg["raw"]
+        if f.size > _BIG or w.tasks >= _TASKS_PER_WORKER:
+            self.retire()
+        return result
 
 
 def run(files: Sequence[CorpusFile], *, jobs: int, timeout: float) -> list[dict[str, Any]]:
@@ -214,50 +237,41 @@ def run(files: Sequence[CorpusFile], *, jobs: int, timeout: float) -> list[dict[
     for item in sorted(enumerate(files), key=lambda pair: -pair[1].size):
         todo.put(item)
     results: list[dict[str, Any] | None] = [None] * len(files)
+    errors: list[BaseException] = []
     done = Counter[str]()
     lock = threading.Lock()
 
     def lane() -> None:
-        current: list[Worker] = []
-
-        def get_worker(dead: Worker | None) -> Worker:
-            if dead is not None:
-                current.remove(dead)
-                return None  # type: ignore[return-value]
-            if not current:
-                w = Worker(log)
-                ready = w.next(120)
-                if not ready or not ready.get("ready"):
-                    raise RuntimeError(f"a corpus worker did not start; see {log}")
-                current.append(w)
-            return current[0]
-
+        slot = Lane(log, timeout)
         try:
-            while True:
+            while not errors:
                 try:
                     index, f = todo.get_nowait()
                 except queue.Empty:
                     return
                 t0 = time.perf_counter()
-                result = _run_one(get_worker, f, timeout)
+                result = slot.run_one(f)
                 entry = {"id": f.id, "protocol": f.protocol, "archive": f.archive_id,
                          "size": f.size, "wall_s": time.perf_counter() - t0, **result}  # fmt: skip
                 results[index] = entry
                 with lock:
-                    done[entry["ours"]["outcome"]] += 1
-                    n = sum(done.values())
                     outcome = entry["ours"]["outcome"]
+                    done[outcome] += 1
+                    n = sum(done.values())
                     if outcome != "ok" or n % 25 == 0:
                         print(f"[{n}/{len(files)}] {outcome:7} {f.id}", flush=True)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by run()
+            errors.append(exc)
         finally:
-            for w in current:
-                w.stop()
+            slot.retire()
 
     threads = [threading.Thread(target=lane) for _ in range(max(1, jobs))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if errors:
+        raise errors[0]
     return [r for r in results if r is not None]
 
 
@@ -276,6 +290,13 @@ def _failing(entry: dict[str, Any]) -> str | None:
     if ours["outcome"] == "typed" and "rejects" not in raw:
         return "typed, but the raw library accepts it"
     return None
+
+
+def _biggest(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    e = max(rows, key=lambda r: r["size"])
+    ours, raw = e["ours"].get("load_s"), (e["raw"] or {}).get("best_s")
+    return {"id": e["id"], "size": e["size"], "outcome": e["ours"]["outcome"], "load_s": ours,
+            "raw_s": raw, "ratio": ours / raw if ours and raw else None}  # fmt: skip
 
 
 def _fmt(values: list[float]) -> str:
@@ -306,6 +327,7 @@ def summarize(entries: list[dict[str, Any]]) -> dict[str, Any]:
             "load_s": ours_t,
             "raw_s": raw_t,
             "ratio": ratios,
+            "biggest": _biggest(rows),
         }
     crashes: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for e in entries:
@@ -324,8 +346,36 @@ def summarize(entries: list[dict[str, Any]]) -> dict[str, Any]:
         }  # fmt: skip
         for k, v in sorted(crashes.items(), key=lambda kv: -len(kv[1]))
     ]
+    typed: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for e in entries:
+        if e["ours"]["outcome"] == "typed" and "rejects" not in (e["raw"] or {}):
+            key = (e["ours"].get("exc_type", "?"), str(e["ours"].get("step")),
+                   _gist(e["ours"].get("message", "")))  # fmt: skip
+            typed[key].append(e)
+    refused = [
+        {
+            "exc_type": k[0],
+            "step": k[1],
+            "gist": k[2],
+            "count": len(v),
+            "example": v[0]["id"],
+            "names_file": sum(1 for e in v if e["ours"].get("names_file")),
+        }  # fmt: skip
+        for k, v in sorted(typed.items(), key=lambda kv: -len(kv[1]))
+    ]
     failures = [{"id": e["id"], "why": why} for e in entries if (why := _failing(e))]
-    return {"table": table, "crash_signatures": signatures, "failures": failures}
+    return {"table": table, "crash_signatures": signatures, "refused_but_raw_accepts": refused,
+            "failures": failures}  # fmt: skip
+
+
+def _gist(message: str) -> str:
+    """A message with paths, URLs, quoted names and numbers blanked, for grouping."""
+    text = re.sub(r"(https?://|/)\S+", "<path>", message.split("\n")[0])
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", text)
+    text = re.sub(
+        r"\bfor \w+|\w+\(", lambda m: "for <op>" if m[0].startswith("for ") else "<op>(", text
+    )
+    return re.sub(r"\d+", "N", text)[:110]
 
 
 def print_report(summary: dict[str, Any], out: Any = sys.stdout) -> None:
@@ -340,6 +390,12 @@ def print_report(summary: dict[str, Any], out: Any = sys.stdout) -> None:
         print(f"{family:9} {row['files']:>5} {row['ok']:>4} {row['typed']:>5} {row['crash']:>5} "
               f"{row['timeout']:>5} {row['raw_rejects']:>7}  {_fmt(row['load_s']):>15} "
               f"{_fmt(row['raw_s']):>15} {ratio:>14}", file=out)  # fmt: skip
+    for family, row in summary["table"].items():
+        b = row["biggest"]
+        times = (f"apinotebook {b['load_s']:.2f} s, raw {b['raw_s']:.2f} s, ratio {b['ratio']:.2f}"
+                 if b["ratio"] else f"apinotebook {b['load_s']}, raw {b['raw_s']}")  # fmt: skip
+        print(f"biggest {family}: {b['id']} ({b['size'] / 1e6:.1f} MB, {b['outcome']}): {times}",
+              file=out)  # fmt: skip
     print(
         "(raw: zeep.Client; graphql-core build with validation skipped; a plain "
         "JSON/YAML load. ratio = apinotebook load / raw load, per file)",
@@ -351,6 +407,13 @@ def print_report(summary: dict[str, Any], out: Any = sys.stdout) -> None:
         for s in sigs:
             print(f"  {s['count']:>4}  {s['exc_type']} at {s['frame']}", file=out)
             print(f"        e.g. {s['example']}\n        {s['message'][:160]}", file=out)
+    refused = summary["refused_but_raw_accepts"]
+    if refused:
+        print(f"\ntyped errors on files the raw library accepts ({len(refused)} kinds):", file=out)
+        for r in refused:
+            print(f"  {r['count']:>4}  {r['exc_type']} at step {r['step']}: {r['gist']}", file=out)
+            print(f"        e.g. {r['example']} (names the file: {r['names_file']}/{r['count']})",
+                  file=out)  # fmt: skip
     failures = summary["failures"]
     print(f"\n{len(failures)} failing files"
           + (f" (report: {REPORT.relative_to(ROOT)})" if failures else ""), file=out)  # fmt: skip
@@ -399,6 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"corpus: {len(files)} files, {args.jobs} workers, {args.timeout:g} s per file",
           flush=True)  # fmt: skip
     t0 = time.perf_counter()
+    os.environ["APINOTEBOOK_CORPUS_PROTOCOLS"] = ",".join(sorted({f.protocol for f in files}))
     entries = run(files, jobs=args.jobs, timeout=args.timeout)
     summary = summarize(entries)
     print_report(summary)
