@@ -225,16 +225,17 @@ def _named(type_: Any) -> Any:
     return get_named_type(type_)
 
 
-def graphql_query(schema: Any) -> tuple[str, list[str]]:
+def graphql_query(schema: Any) -> tuple[str, list[str]] | None:
     """A query on the first root field that has scalar leaves, and the path to toggle.
 
-    Required arguments become variables. Returns ``(query text, toggle path)``.
+    Required arguments become variables. Returns ``(query text, toggle path)``,
+    or ``None`` for a schema without a query root (nothing to query: explore only).
     """
     from graphql import is_leaf_type
 
     root = schema.query_type
-    if root is None:
-        raise ProbeRejected("the schema has no query type")
+    if root is None or not root.fields:
+        return None
     candidates: list[tuple[str, Any, list[str]]] = []
     for name, field in root.fields.items():
         named = _named(field.type)
@@ -274,19 +275,27 @@ def probe_graphql(path: Path) -> dict[str, Any]:
     schema = client.schema
     info["types"] = len(schema.type_map)
     step["step"] = "validate"
-    query, toggle_path = graphql_query(schema)
-    info["query"] = query
-    problems = client.validate(query)
-    if problems:
-        raise ProbeRejected(f"validate({query!r}): {problems[:3]}")
+    built = graphql_query(schema)
+    if built is not None:
+        query, toggle_path = built
+        info["query"] = query
+        problems = client.validate(query)
+        if problems:
+            raise ProbeRejected(f"validate({query!r}): {problems[:3]}")
     step["step"] = "explorer"
     explorer = SchemaExplorer(client)
-    ask(explorer, "type", name=schema.query_type.name)
+    first = schema.query_type or next(
+        t for n, t in schema.type_map.items() if not n.startswith("__")
+    )
+    ask(explorer, "type", name=first.name)
     ask(explorer, "search", query="id")
-    reply = ask(explorer, "toggle", path=toggle_path, query="", variables={})
-    if reply.get("problems"):
-        raise ProbeRejected(f"explorer toggle {toggle_path}: {reply['problems'][:3]}")
-    info["built"] = reply.get("query", "")
+    if built is not None:
+        reply = ask(explorer, "toggle", path=toggle_path, query="", variables={})
+        if reply.get("problems"):
+            raise ProbeRejected(f"explorer toggle {toggle_path}: {reply['problems'][:3]}")
+        info["built"] = reply.get("query", "")
+    else:
+        info["no_query_root"] = True
     step["step"] = "done"
     return info
 
