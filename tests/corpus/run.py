@@ -174,8 +174,8 @@ class Worker:
 class Lane:
     """One worker slot: runs files one at a time, replacing its worker when needed."""
 
-    def __init__(self, log: Path, timeout: float) -> None:
-        self.log, self.timeout = log, timeout
+    def __init__(self, log: Path, timeout: float, raw_timeout: float) -> None:
+        self.log, self.timeout, self.raw_timeout = log, timeout, raw_timeout
         self.worker: Worker | None = None
 
     def _get(self) -> Worker:
@@ -205,7 +205,8 @@ class Lane:
             if msg is None:
                 missing = "ours" if result["ours"] is None else "raw"
                 if w.proc.poll() is None:
-                    why = f"timeout after {self.timeout:g} s"
+                    limit = self.timeout if missing == "ours" else self.raw_timeout
+                    why = f"timeout after {limit:g} s"
                     ours = {"outcome": "timeout", "message": why}
                 else:
                     why = f"the worker died (exit {w.proc.returncode}) in phase {phase}"
@@ -218,7 +219,8 @@ class Lane:
                 self.retire()
                 return result
             if "phase" in msg:
-                phase, deadline = msg["phase"], time.monotonic() + self.timeout
+                phase = msg["phase"]
+                deadline = time.monotonic() + (self.raw_timeout if phase == "raw" else self.timeout)
             elif "ours" in msg:
                 result["ours"] = msg["ours"]
             elif "raw" in msg:
@@ -228,7 +230,9 @@ class Lane:
         return result
 
 
-def run(files: Sequence[CorpusFile], *, jobs: int, timeout: float) -> list[dict[str, Any]]:
+def run(
+    files: Sequence[CorpusFile], *, jobs: int, timeout: float, raw_timeout: float
+) -> list[dict[str, Any]]:
     """Every file's result (in the order of ``files``), ``jobs`` workers in parallel."""
     log = cache_dir() / "worker.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -242,7 +246,7 @@ def run(files: Sequence[CorpusFile], *, jobs: int, timeout: float) -> list[dict[
     lock = threading.Lock()
 
     def lane() -> None:
-        slot = Lane(log, timeout)
+        slot = Lane(log, timeout, raw_timeout)
         try:
             while not errors:
                 try:
@@ -297,6 +301,10 @@ def _biggest(rows: list[dict[str, Any]]) -> dict[str, Any]:
     ours, raw = e["ours"].get("load_s"), (e["raw"] or {}).get("best_s")
     return {"id": e["id"], "size": e["size"], "outcome": e["ours"]["outcome"], "load_s": ours,
             "raw_s": raw, "ratio": ours / raw if ours and raw else None}  # fmt: skip
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
 
 
 def _fmt(values: list[float]) -> str:
@@ -392,8 +400,8 @@ def print_report(summary: dict[str, Any], out: Any = sys.stdout) -> None:
               f"{_fmt(row['raw_s']):>15} {ratio:>14}", file=out)  # fmt: skip
     for family, row in summary["table"].items():
         b = row["biggest"]
-        times = (f"apinotebook {b['load_s']:.2f} s, raw {b['raw_s']:.2f} s, ratio {b['ratio']:.2f}"
-                 if b["ratio"] else f"apinotebook {b['load_s']}, raw {b['raw_s']}")  # fmt: skip
+        times = (f"apinotebook {_secs(b['load_s'])}, raw {_secs(b['raw_s'])}"
+                 + (f", ratio {b['ratio']:.2f}" if b["ratio"] else ""))  # fmt: skip
         print(f"biggest {family}: {b['id']} ({b['size'] / 1e6:.1f} MB, {b['outcome']}): {times}",
               file=out)  # fmt: skip
     print(
@@ -426,6 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="only this protocol (repeatable; graphql = both forms)")  # fmt: skip
     parser.add_argument("--limit", type=int, default=None, help="at most N files per protocol")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per file and phase")
+    parser.add_argument("--raw-timeout", type=float, default=30.0,
+                        help="seconds for the raw library's phase of a file")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--match", default=None, help="only ids containing this text")
     parser.add_argument("--list", action="store_true", help="list the corpus and exit")
@@ -463,7 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           flush=True)  # fmt: skip
     t0 = time.perf_counter()
     os.environ["APINOTEBOOK_CORPUS_PROTOCOLS"] = ",".join(sorted({f.protocol for f in files}))
-    entries = run(files, jobs=args.jobs, timeout=args.timeout)
+    entries = run(files, jobs=args.jobs, timeout=args.timeout, raw_timeout=args.raw_timeout)
     summary = summarize(entries)
     print_report(summary)
     print(f"wall time {time.perf_counter() - t0:.0f} s")
