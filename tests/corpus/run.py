@@ -213,9 +213,9 @@ class Lane:
                     ours = {"outcome": "crash", "exc_type": "WorkerDied", "message": why}
                 if missing == "ours":
                     result["ours"] = {**ours, "step": None}
-                    result["raw"] = {"rejects": "not run: apinotebook's phase did not finish"}
-                else:
-                    result["raw"] = {"rejects": why}
+                    result["raw"] = {"unknown": "not run: apinotebook's phase did not finish"}
+                else:  # not a verdict: a typed error on this file still fails the run
+                    result["raw"] = {"unknown": why}
                 self.retire()
                 return result
             if "phase" in msg:
@@ -292,6 +292,8 @@ def _failing(entry: dict[str, Any]) -> str | None:
     if ours["outcome"] in ("crash", "timeout"):
         return ours["outcome"]
     if ours["outcome"] == "typed" and "rejects" not in raw:
+        if "unknown" in raw:
+            return f"typed, and the raw library gave no verdict ({raw['unknown']})"
         return "typed, but the raw library accepts it"
     return None
 
@@ -332,6 +334,7 @@ def summarize(entries: list[dict[str, Any]]) -> dict[str, Any]:
                 if e["ours"]["outcome"] == "typed" and not e["ours"].get("names_file")
             ),  # fmt: skip
             "raw_rejects": sum(1 for e in rows if e["raw"] and "rejects" in e["raw"]),
+            "raw_unknown": sum(1 for e in rows if e["raw"] and "unknown" in e["raw"]),
             "load_s": ours_t,
             "raw_s": raw_t,
             "ratio": ratios,
@@ -389,15 +392,15 @@ def _gist(message: str) -> str:
 def print_report(summary: dict[str, Any], out: Any = sys.stdout) -> None:
     """The table per protocol and the crash signatures, as text."""
     head = (f"{'protocol':9} {'files':>5} {'ok':>4} {'typed':>5} {'crash':>5} {'tmout':>5} "
-            f"{'raw-rej':>7}  {'load med/max s':>15} {'raw med/max s':>15} "
+            f"{'raw-rej':>7} {'raw-?':>5}  {'load med/max s':>15} {'raw med/max s':>15} "
             f"{'ratio med/max':>14}")  # fmt: skip
     print("\n" + head, file=out)
     print("-" * len(head), file=out)
     for family, row in summary["table"].items():
-        ratio = _fmt(row["ratio"])
+        ratio, load, raw = _fmt(row["ratio"]), _fmt(row["load_s"]), _fmt(row["raw_s"])
         print(f"{family:9} {row['files']:>5} {row['ok']:>4} {row['typed']:>5} {row['crash']:>5} "
-              f"{row['timeout']:>5} {row['raw_rejects']:>7}  {_fmt(row['load_s']):>15} "
-              f"{_fmt(row['raw_s']):>15} {ratio:>14}", file=out)  # fmt: skip
+              f"{row['timeout']:>5} {row['raw_rejects']:>7} {row['raw_unknown']:>5}  "
+              f"{load:>15} {raw:>15} {ratio:>14}", file=out)  # fmt: skip
     for family, row in summary["table"].items():
         b = row["biggest"]
         times = (f"apinotebook {_secs(b['load_s'])}, raw {_secs(b['raw_s'])}"
@@ -406,7 +409,8 @@ def print_report(summary: dict[str, Any], out: Any = sys.stdout) -> None:
               file=out)  # fmt: skip
     print(
         "(raw: zeep.Client; graphql-core build with validation skipped; a plain "
-        "JSON/YAML load. ratio = apinotebook load / raw load, per file)",
+        "JSON/YAML load. ratio = apinotebook load / raw load, per file. raw-rej: the raw "
+        "library (or openapi-spec-validator) refuses the file; raw-?: it timed out)",
         file=out,
     )
     sigs = summary["crash_signatures"]
