@@ -577,15 +577,19 @@ def test_imports_stay_on_the_wsdl_origin(location: str, trusted: tuple[str, ...]
 
 
 def test_local_wsdl_may_not_import_files_outside_its_directory(tmp_path: Path) -> None:
-    # schema documents (.xsd, .wsdl) may come from sibling folders (tests/soap/
-    # test_wsdl_real_world.py); any other file only from the WSDL's own directory
+    # a local WSDL imports what its family ships (any regular file that parses as a
+    # schema, as zeep does: tests/soap/test_wsdl_real_world.py); never a device
     (tmp_path / "api").mkdir()
-    (tmp_path / "secret.txt").write_bytes((FIXTURES / "shop-common.xsd").read_bytes())
-    wsdl = (FIXTURES / "shop.wsdl").read_bytes().replace(b'"shop-common.xsd"', b'"../secret.txt"')
+    wsdl = (FIXTURES / "shop.wsdl").read_bytes().replace(b'"shop-common.xsd"', b'"/dev/zero"')
     (tmp_path / "api" / "shop.wsdl").write_bytes(wsdl)
     with pytest.raises(SpecError, match="outside its own directory"):
         SoapClient(tmp_path / "api" / "shop.wsdl")
-    client = SoapClient(tmp_path / "api" / "shop.wsdl", trusted_locations=[str(tmp_path)])
+    (tmp_path / "common.schema").write_bytes((FIXTURES / "shop-common.xsd").read_bytes())
+    wsdl = (
+        (FIXTURES / "shop.wsdl").read_bytes().replace(b'"shop-common.xsd"', b'"../common.schema"')
+    )
+    (tmp_path / "api" / "shop.wsdl").write_bytes(wsdl)
+    client = SoapClient(tmp_path / "api" / "shop.wsdl")
     assert len(client.operations) == 5
 
 

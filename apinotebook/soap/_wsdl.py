@@ -106,6 +106,11 @@ class _Scan:
         except etree.XMLSyntaxError as exc:
             if declares_dtd(content):
                 raise SpecError(f"The {what} {mask_url(where)} {_DTD_REFUSED}") from None
+            if not entry and not _is_url(where):  # a local file: never quote what it holds
+                raise SpecError(
+                    f"The {what} {mask_url(where)} is not well-formed XML ({exc.msg}): "
+                    "is the import's schemaLocation right?"
+                ) from None
             head = mask_text(content[:120].decode("utf-8", "replace").strip())
             raise SpecError(
                 f"The {what} {mask_url(where)} is not well-formed XML ({exc.msg}). "
@@ -198,9 +203,6 @@ def _within(path: Path, root: Path) -> bool:
     return True
 
 
-_SCHEMA_SUFFIXES = frozenset({".wsdl", ".xsd"})
-
-
 class _Loader:
     """The zeep transport that fetches WSDL/XSD documents (zeep calls ``load``)."""
 
@@ -241,11 +243,12 @@ class _Loader:
             content = self._fetch(url, same_origin=entry or same_origin)
         else:
             path = Path(url).expanduser().resolve()
-            # a WSDL on disk may import schema documents anywhere on disk (standard
-            # families such as ONVIF reach into sibling folders with ../../); any other
-            # file only from its own directory or a trusted one
-            schema_file = self.root_dir is not None and path.suffix.lower() in _SCHEMA_SUFFIXES
-            allowed = entry or schema_file or any(
+            # a WSDL on disk imports what its family ships beside it, as zeep does
+            # (ONVIF reaches ../../xmlmime from a sibling folder): any regular file,
+            # which must then parse as a WSDL or an XML Schema (_Scan.add refuses the
+            # rest without quoting it). A WSDL fetched from a URL never reads local files.
+            local_family = self.root_dir is not None and path.is_file()
+            allowed = entry or local_family or any(
                 _within(path, root)
                 for root in (*(() if self.root_dir is None else (self.root_dir,)),
                              *self.trusted_dirs)
@@ -259,8 +262,9 @@ class _Loader:
     def _refused(self, url: str) -> SpecError:
         where = "its own origin" if _is_url(self.entry) else "its own directory"
         return SpecError(
-            f"The WSDL imports {mask_url(url)}, outside {where}. Imports are only followed "
-            "there, so a WSDL cannot make the client fetch arbitrary URLs or files. If you "
+            f"The WSDL {mask_url(self.entry)} imports {mask_url(url)}, outside {where}. "
+            "Imports are only followed there, so a WSDL cannot make the client fetch arbitrary "
+            "URLs or files. If you "
             "trust that location, pass trusted_locations=[<host or directory>]."
         )
 

@@ -192,7 +192,15 @@ def raw_wsdl(path: Path) -> dict[str, Any]:
 
     transport = Transport(timeout=5, operation_timeout=5)
     client, load_s = _timed(zeep.Client, str(path), transport=transport)
-    ops = sum(len(binding._operations) for binding in client.wsdl.bindings.values())
+    soap = [
+        b
+        for b in client.wsdl.bindings.values()
+        if type(b).__name__ in ("Soap11Binding", "Soap12Binding")
+    ]
+    ops = sum(len(binding._operations) for binding in soap)
+    if not soap:  # zeep parses it, but there is no SOAP operation to call (HTTP or abstract)
+        return {"rejects": "no SOAP 1.1/1.2 binding: nothing a SOAP client can call",
+                "load_s": load_s}  # fmt: skip
     return {"load_s": load_s, "best_s": load_s, "operations": ops}
 
 

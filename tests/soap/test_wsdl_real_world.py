@@ -102,10 +102,24 @@ def test_a_schema_in_a_sibling_folder_is_imported(tmp_path):
     assert [op.name for op in client.operations] == ["Get"]
 
 
-def test_other_files_outside_the_folder_are_still_refused(tmp_path):
-    write(tmp_path / "ver10" / "notes.txt", "<xsd:schema/>")
-    with pytest.raises(SpecError, match=r"outside its own directory.*trusted_locations"):
+def test_a_suffixless_schema_up_the_tree_is_imported(tmp_path):
+    # ONVIF's onvif.xsd imports ../../xmlmime (no suffix) from ver10/schema
+    _family(tmp_path, "../../schema/types.xsd")
+    (tmp_path / "ver10" / "schema" / "types.xsd").rename(tmp_path / "types")
+    client = SoapClient(str(_family(tmp_path, "../../../types")))
+    assert [op.name for op in client.operations] == ["Get"]
+
+
+def test_files_that_are_not_schemas_are_refused_without_quoting_them(tmp_path):
+    write(tmp_path / "ver10" / "notes.txt", "name,password\nada,hunter2-secret\n")
+    with pytest.raises(SpecError, match="not well-formed|not a WSDL 1.1 or XSD") as info:
         SoapClient(str(_family(tmp_path, "../../notes.txt")))
+    assert "hunter2" not in str(info.value)
+
+
+def test_devices_are_never_read(tmp_path):
+    with pytest.raises(SpecError, match="outside its own directory"):
+        SoapClient(str(_family(tmp_path, "/dev/zero")))
 
 
 def test_a_service_without_ports_falls_back_to_its_binding(tmp_path):
