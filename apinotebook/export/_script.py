@@ -24,6 +24,7 @@ from apinotebook._exceptions import ConfigError, ExportError, LiteralSecretError
 from apinotebook.export._cells import Param, Selection, select
 from apinotebook.export._flowgen import add_flow
 from apinotebook.export._notebook import CellReport, CodeCell, Stmt, read_notebook, where
+from apinotebook.export._notebook_only import drop_notebook_only
 from apinotebook.export._pycode import call, py_literal
 from apinotebook.export._secrets_scan import iter_env_names, scan_tree
 
@@ -524,6 +525,7 @@ def export_notebook(
                 "delete it first"
             )
     selection = select(read_notebook(source))
+    drop_notebook_only(selection)
     check_secrets(selection)
     module = render(selection, target)
     if target == "prefect":
