@@ -476,7 +476,17 @@ def ruff_format(path: Path) -> bool:
     if ruff is None:
         return False
     proc = subprocess.run(
-        [ruff, "format", "--isolated", "--line-length", str(LINE), "--quiet", str(path)],
+        # --no-cache: no .ruff_cache in the caller's folder (a notebook's is the course)
+        [
+            ruff,
+            "format",
+            "--isolated",
+            "--no-cache",
+            "--line-length",
+            str(LINE),
+            "--quiet",
+            str(path),
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -34,8 +34,11 @@ def _imported_modules(path: Path) -> list[str]:
 
 @pytest.mark.skipif(ruff() is None, reason="needs ruff")
 @pytest.mark.parametrize("name", COURSE_EXPORTS)
-def test_course_exports_are_ruff_clean_without_notebook_only_imports(tmp_path, name):
-    result = export_notebook(ROOT / "notebooks" / f"{name}.ipynb", tmp_path / f"{name}.py")
+def test_course_exports_are_ruff_clean_without_notebook_only_imports(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)  # where a notebook's kernel runs the exporter
+    result = export_notebook(ROOT / "notebooks" / f"{name}.ipynb", tmp_path / "out" / f"{name}.py")
+    assert result.formatted
+    assert not (tmp_path / ".ruff_cache").exists()  # nothing left beside the course
     assert not [m for m in _imported_modules(result.path) if is_notebook_only(m)]
     assert ruff_problems(result.path) == ""
 
