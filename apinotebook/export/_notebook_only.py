@@ -91,6 +91,59 @@ def _only_draws(node: ast.stmt, tainted: set[str]) -> bool:
     return False
 
 
+def module_reads(node: ast.AST, *, skip: set[int] | None = None) -> set[str]:
+    """Names ``node`` reads from the module's scope.
+
+    Unlike reading every ``Name``, a function's parameters and locals, and a
+    comprehension's variables, are not the module's names: ``def f(row):
+    return row`` does not read a module-level ``row``. ``skip``: ids of ``Name``
+    nodes the export rewrote away.
+    """
+    out: set[str] = set()
+
+    def visit(n: ast.AST, local: frozenset[str]) -> None:
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            args = n.args
+            outside: list[ast.AST] = [*args.defaults, *(d for d in args.kw_defaults if d)]
+            if not isinstance(n, ast.Lambda):
+                outside += n.decorator_list
+            for expr in outside:
+                visit(expr, local)
+            params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+            params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+            body: list[ast.AST] = list(n.body) if isinstance(n.body, list) else [n.body]
+            inner = local | params | {m for b in body for m in _stored(b)}
+            for b in body:
+                visit(b, frozenset(inner))
+            return
+        if isinstance(n, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            targets = {m for g in n.generators for m in _stored(g.target)}
+            inner = frozenset(local | targets)
+            for i, gen in enumerate(n.generators):
+                visit(gen.iter, local if i == 0 else inner)
+                for cond in gen.ifs:
+                    visit(cond, inner)
+            parts = [n.key, n.value] if isinstance(n, ast.DictComp) else [n.elt]
+            for part in parts:
+                visit(part, inner)
+            return
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in local:
+            if id(n) in (skip or ()):
+                return
+            out.add(n.id)
+        for child in ast.iter_child_nodes(n):
+            visit(child, local)
+
+    visit(node, frozenset())
+    return out
+
+
+def _stored(node: ast.AST) -> set[str]:
+    return {
+        n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+
+
 def drop_notebook_only(selection: Selection) -> None:
     """Drop notebook-only imports and the statements that only use them, in place.
 
@@ -112,21 +165,25 @@ def drop_notebook_only(selection: Selection) -> None:
         # `import os, matplotlib`: the unused notebook-only alias is pruned on rendering
     if not source:
         return
-    tainted_stmts: list[tuple[Stmt, list[str]]] = []
+    code = [s for s in stmts if not isinstance(s.node, ast.Import | ast.ImportFrom)]
+    reads = {id(s): module_reads(s.node, skip=s.skip) for s in code}
+    uses_of: dict[int, list[str]] = {}
     changed = True
-    while changed:
+    while changed:  # the taint only grows, so this ends
         changed = False
-        for stmt in stmts:
-            if id(stmt) in dropped or any(s is stmt for s, _ in tainted_stmts):
-                continue
-            if isinstance(stmt.node, ast.Import | ast.ImportFrom):
-                continue
-            uses = sorted(stmt.loads() & set(source))
-            if uses:
-                tainted_stmts.append((stmt, uses))
-                for name in bound(stmt.node):
-                    source.setdefault(name, source[uses[0]])
+        for stmt in code:
+            uses = sorted(reads[id(stmt)] & set(source))
+            if uses and id(stmt) not in uses_of:
+                uses_of[id(stmt)] = uses
                 changed = True
+        clean_bound = {n for s in code if id(s) not in uses_of for n in bound(s.node)}
+        for stmt in code:
+            if id(stmt) in uses_of:
+                for name in bound(stmt.node) - clean_bound - set(source):
+                    # a name also bound by clean code (a loop variable, say) stays clean
+                    source[name] = source[uses_of[id(stmt)][0]]
+                    changed = True
+    tainted_stmts = [(s, uses_of[id(s)]) for s in code if id(s) in uses_of]
     needed = {selection.integration, selection.webhook.extract}
     tainted = set(source)
     for stmt, uses in tainted_stmts:

@@ -126,7 +126,10 @@ def run_lab(args: argparse.Namespace, *, sandbox: Any) -> int:
         with _stop_signals_raise():
             sandbox.start()
             try:
-                print(f"Sandbox running at {sandbox.url}; its URLs and credentials are in the env.")
+                print(
+                    f"Sandbox running at {sandbox.url}; "
+                    "its URLs and credentials are in the kernel's env."
+                )
                 return _serve(args, notebooks, port, token, sandbox.env)
             finally:
                 with _signals_ignored():

@@ -72,6 +72,20 @@ def test_a_chart_beside_the_integration_is_left_out(make_notebook, tmp_path):
     assert cell.status == "dropped"
 
 
+def test_names_the_chart_shares_with_kept_code_do_not_taint_it(make_notebook, tmp_path):
+    # the chart's loop variable `row` is also a parameter and a loop variable of kept code
+    kept = code(
+        "@sync.transform\ndef shape(row):\n"
+        "    return {**row, 'n': len([row for row in [row]])}\n\n\n"
+        "for row in list(ROWS):\n    ROWS.append({'id': row['id'] + 10})"
+    )
+    nb = make_notebook(DATA, INTEGRATION, PLOT, kept)
+    result = export_notebook(nb, tmp_path / "out.py")
+    text = result.path.read_text(encoding="utf-8")
+    assert "def shape(row)" in text and "ROWS.append" in text
+    assert "matplotlib" not in text and "ax.bar" not in text
+
+
 @pytest.mark.parametrize(
     ("extra", "where"),
     [
