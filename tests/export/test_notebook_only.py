@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,7 @@ from apinotebook import ExportError
 from apinotebook.export import export_notebook
 from apinotebook.export._notebook_only import is_notebook_only
 
-from .conftest import DATA, INTEGRATION, ROOT, code, ruff, ruff_problems
+from .conftest import DATA, INTEGRATION, ROOT, code, ruff, ruff_problems, sandbox_env
 
 #: the course notebooks that define one integration and export today
 COURSE_EXPORTS = [
@@ -50,6 +53,48 @@ def test_notebook_05_drops_the_chart_and_the_data_only_it_used(tmp_path):
     (chart,) = [c for c in result.cells if c.index == 5]
     assert chart.status == "dropped"
     assert any("notebook-only import (matplotlib.pyplot)" in d for d in chart.details)
+
+
+#: runs a script as if only the core were installed: notebook-only imports fail
+CORE_ONLY = textwrap.dedent(
+    """
+    import importlib.abc, runpy, sys
+
+    from apinotebook.export._notebook_only import is_notebook_only
+
+
+    class CoreOnly(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if is_notebook_only(name):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+
+    sys.meta_path.insert(0, CoreOnly())
+    sys.argv = sys.argv[1:]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+    """
+)
+
+
+@pytest.mark.sandbox
+def test_exported_notebook_05_runs_without_notebook_only_packages(tmp_path):
+    from apinotebook.sandbox import Sandbox
+
+    script = export_notebook(
+        ROOT / "notebooks" / "05_when_to_use_which.ipynb", tmp_path / "05.py"
+    ).path
+    (tmp_path / "core_only.py").write_text(CORE_ONLY, encoding="utf-8")
+    box = Sandbox(seed=0).start()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "core_only.py", str(script), "run", "--dry-run", "--limit", "5"],
+            cwd=tmp_path, env=sandbox_env(box.env), capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        box.stop()
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 PLOT = code(
