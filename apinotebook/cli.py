@@ -109,7 +109,12 @@ def _add_lab(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     _sandbox_options(p)
     p.add_argument("--notebooks", default="notebooks", help="folder to open (default: notebooks)")
-    p.add_argument("--lab-port", type=int, default=8888, help="JupyterLab port (default: 8888)")
+    p.add_argument(
+        "--lab-port",
+        type=int,
+        default=None,
+        help="JupyterLab port; 0 for a free one (default: 8888, or a free one if 8888 is taken)",
+    )
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     p.set_defaults(handler=_run_lab)
 

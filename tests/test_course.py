@@ -127,7 +127,7 @@ def test_the_table_covers_every_criterion_and_level():
 
 
 def test_the_docstring_table_matches_the_code():
-    doc = " ".join(course._course.__doc__.split())
+    doc = " ".join(course._criteria.__doc__.split())
     for key, per_option in FIT.items():
         cells = " ".join(
             " ".join("0" if p == 0 else f"{p:+d}" for p in per_option[option]) for option in OPTIONS
@@ -211,7 +211,7 @@ def test_decision_helper_widget_follows_answers():
     # moving a slider (what the learner does) updates the ranking and the readout
     helper._controls["volume"].value = 0
     assert helper.answers["volume"] == 0
-    assert helper._output.value == course._course._ranking_html(helper.recommendation)
+    assert helper._output.value == course._decide._ranking_html(helper.recommendation)
     helper._controls["native_available"].value = False
     assert helper.recommendation.order[-1] == "native"
     helper._controls["proof_of_concept"].value = True

@@ -24,6 +24,7 @@ from apinotebook._exceptions import ConfigError, ExportError, LiteralSecretError
 from apinotebook.export._cells import Param, Selection, select
 from apinotebook.export._flowgen import add_flow
 from apinotebook.export._notebook import CellReport, CodeCell, Stmt, read_notebook, where
+from apinotebook.export._notebook_only import drop_notebook_only
 from apinotebook.export._pycode import call, py_literal
 from apinotebook.export._secrets_scan import iter_env_names, scan_tree
 
@@ -475,7 +476,17 @@ def ruff_format(path: Path) -> bool:
     if ruff is None:
         return False
     proc = subprocess.run(
-        [ruff, "format", "--isolated", "--line-length", str(LINE), "--quiet", str(path)],
+        # --no-cache: no .ruff_cache in the caller's folder (a notebook's is the course)
+        [
+            ruff,
+            "format",
+            "--isolated",
+            "--no-cache",
+            "--line-length",
+            str(LINE),
+            "--quiet",
+            str(path),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -524,6 +535,7 @@ def export_notebook(
                 "delete it first"
             )
     selection = select(read_notebook(source))
+    drop_notebook_only(selection)
     check_secrets(selection)
     module = render(selection, target)
     if target == "prefect":
