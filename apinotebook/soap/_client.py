@@ -31,12 +31,11 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from difflib import get_close_matches
 from typing import Any
 
 import httpx
-from lxml import etree
 
 from apinotebook._core.http import (
     DEFAULT_MAX_RESPONSE_SIZE,
@@ -48,11 +47,11 @@ from apinotebook._core.http import (
 )
 from apinotebook._core.secrets import MASK, mask_text, mask_url
 from apinotebook._core.views import show
-from apinotebook._core.xml import parse_xml
 from apinotebook._exceptions import ConfigError, DecodeError, SpecError
 from apinotebook._exchange import Exchange
 from apinotebook.auth import WsseUsernameToken
 from apinotebook.retry import Retry
+from apinotebook.soap._arguments import raw_xml_arguments
 from apinotebook.soap._decode import Decoded, decode_reply
 from apinotebook.soap._signatures import SoapOperation, SoapParam, build_operation
 from apinotebook.soap._wsdl import (
@@ -387,7 +386,7 @@ class SoapClient(ClientBase):
         arguments = {**dict(params or {}), **kwargs}
         self._check_arguments(name, arguments)
         op = self.operation(name)
-        arguments = _raw_xml_arguments(op.input, arguments)
+        arguments = raw_xml_arguments(op.input, arguments)
         args: tuple[Any, ...] = ()
         body = getattr(self._ops[name].input, "body", None)
         if body is not None and not hasattr(body.type, "elements_nested"):
@@ -596,32 +595,3 @@ class SoapClient(ClientBase):
         shown = f" auth={', '.join(auth)}" if auth else ""
         address = mask_url(self.address) if self.address else "(no address)"
         return f"<SoapClient {where} {address} · {len(self._ops)} operations{shown}>"
-
-
-def _raw_xml_arguments(params: Sequence[SoapParam], values: Mapping[str, Any]) -> dict[str, Any]:
-    """XML text given for an ``xsd:any`` (the explorer's raw-XML field) as an element.
-
-    zeep takes an lxml element for content it cannot model; a form sends text.
-    Parsed with the one safe parser (no DTDs, no entities, no network).
-    """
-    out = dict(values)
-    for param in params:
-        branches = param.children if param.kind == "choice" else (param,)
-        for p in branches:
-            if p.name not in out:
-                continue
-            out[p.name] = _raw_xml_value(p, out[p.name])
-    return out
-
-
-def _raw_xml_value(param: SoapParam, value: Any) -> Any:
-    if isinstance(value, list):
-        return [_raw_xml_value(param, v) for v in value]
-    if param.kind == "any" and isinstance(value, str) and value.lstrip().startswith("<"):
-        try:
-            return parse_xml(value.encode())
-        except etree.XMLSyntaxError as exc:
-            raise ConfigError(f"{param.name} takes XML; it is not well-formed: {exc}") from exc
-    if param.children and isinstance(value, Mapping):
-        return _raw_xml_arguments(param.children, value)
-    return value
