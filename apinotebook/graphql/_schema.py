@@ -148,13 +148,25 @@ def require_valid(schema: GraphQLSchema, origin: str) -> GraphQLSchema:
     return schema
 
 
+def _strict_errors(schema: GraphQLSchema) -> list[str]:
+    """What ``validate_schema`` says of ``schema``, whatever it cached before."""
+    saved = schema._validation_errors
+    schema._validation_errors = None
+    try:
+        return format_errors(validate_schema(schema))
+    finally:
+        schema._validation_errors = saved if saved is not None else []
+
+
 def _checked(schema: GraphQLSchema, origin: str) -> GraphQLSchema:
-    """Record the problems of a schema built from introspection (or given built)."""
-    errors = schema._validation_errors
-    if errors is None:  # not validated yet
-        errors = validate_schema(schema)
-    problems = format_errors(errors)
-    return _tolerate(schema, lambda: problems) if problems else schema
+    """Accept a schema built from introspection (or given built); its problems on demand."""
+    ref = weakref.ref(schema)  # the registry's value must not keep its key alive
+
+    def problems() -> list[str]:
+        alive = ref()
+        return _strict_errors(alive) if alive is not None else []
+
+    return _tolerate(schema, problems)
 
 
 def _cached(key: str) -> GraphQLSchema | None:
