@@ -9,12 +9,13 @@ PYTEST_WORKERS ?= 2
 DEV_EXTRAS := .[all,dev]
 install = $(1)/bin/python -m uv pip install --python $(1)/bin/python $(2) || $(1)/bin/python -m pip install $(2)
 
-.PHONY: help lab test lint typecheck unit notebooks browser core-venv-check bench install dev clean
+.PHONY: help lab test lint typecheck unit notebooks browser core-venv-check bench install dev clean corpus
 
 help:
 	@echo "make lab        set up, start the sandbox, open JupyterLab on notebooks/"
 	@echo "make test       set up and run lint, types, unit, notebook and browser tests"
 	@echo "make bench      run the benchmarks and rewrite docs/benchmarks.md"
+	@echo "make corpus     run the real-world corpus (540 description files; fetched and cached)"
 	@echo "make test-py312 / test-py313: core and sandbox tests under Python 3.12 / 3.13"
 
 $(BIN)/python:
