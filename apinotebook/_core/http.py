@@ -33,6 +33,7 @@ import httpx
 from apinotebook.__about__ import __version__
 from apinotebook._core.logmask import install as _install_log_masking
 from apinotebook._core.secrets import carries_secret, is_sensitive_header, mask_text, mask_url
+from apinotebook._core.urls import same_origin
 from apinotebook._exceptions import (
     ConfigError,
     ConnectError,
@@ -113,11 +114,6 @@ def resolve_retry(value: Retry | bool | int | None) -> Retry:
     raise ConfigError(f"retry= takes a Retry, True/False or a number of attempts, not {value!r}")
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
-    return (url.scheme, url.host, port)
-
-
 def _redirect(request: httpx.Request, raw: _Raw) -> tuple[httpx.Request, bool]:
     """The next hop's request, and whether it leaves the origin."""
     location = raw.headers["location"]
@@ -132,7 +128,7 @@ def _redirect(request: httpx.Request, raw: _Raw) -> tuple[httpx.Request, bool]:
     method = request.method
     if raw.status == 303 and method != "HEAD" or raw.status in (301, 302) and method == "POST":
         method = "GET"
-    cross = _origin(url) != _origin(request.url)
+    cross = not same_origin(url, request.url)
     headers = httpx.Headers(
         [
             (k, v)

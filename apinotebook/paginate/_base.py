@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import httpx
 
 from apinotebook._core.secrets import mask_url
+from apinotebook._core.urls import same_origin
 from apinotebook._exceptions import ConfigError, DecodeError
 from apinotebook._exchange import Exchange
 from apinotebook.frames import pick
@@ -197,15 +198,6 @@ def _link_param(text: str, params: dict[str, str]) -> None:
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
         raw = raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
     params.setdefault(name, raw)
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parsed = httpx.URL(url)
-    return (
-        parsed.scheme,
-        parsed.host,
-        parsed.port or {"http": 80, "https": 443}.get(parsed.scheme),
-    )
 
 
 def as_int(value: Any, what: str, path: JsonPath, exchange: Exchange) -> int:
@@ -433,11 +425,11 @@ class _NextUrlPaginator(_ReferencePaginator):
 
     def __init__(self) -> None:
         super().__init__()
-        self._first_origin: tuple[str, str, int | None] | None = None
+        self._first_url: str | None = None
 
     def _follow(self, reference: Any, exchange: Exchange) -> None:
-        if self._first_origin is None:
-            self._first_origin = _origin(exchange.url)
+        if self._first_url is None:
+            self._first_url = exchange.url
             self._seen.add(str(httpx.URL(exchange.url)))
         if isinstance(reference, str) and reference:
             try:
@@ -447,7 +439,7 @@ class _NextUrlPaginator(_ReferencePaginator):
                     f"The next-page link {mask_url(reference)!r} is not a valid URL: {exc}",
                     exchange=exchange,
                 ) from exc
-            if _origin(absolute) != self._first_origin:
+            if not same_origin(absolute, self._first_url):
                 raise DecodeError(
                     f"The next-page link points to {mask_url(absolute)}, another origin than "
                     f"the first page ({mask_url(exchange.url)}). It is not followed, because "
