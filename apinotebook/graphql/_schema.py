@@ -17,13 +17,11 @@ re-running a notebook cell does not rebuild them.
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import os
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +47,7 @@ from graphql import (
 )
 
 from apinotebook._core import json as _json
+from apinotebook._core.gcpause import gc_paused
 from apinotebook._exceptions import (
     ConfigError,
     DecodeError,
@@ -81,18 +80,6 @@ SDL_SUFFIXES = (".graphql", ".graphqls", ".sdl", ".gql")
 _CACHE_SIZE = 4
 _cache: OrderedDict[str, GraphQLSchema] = OrderedDict()
 _MAX_LISTED = 10
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (restored even on error)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def format_errors(errors: Sequence[GraphQLError]) -> list[str]:
@@ -197,7 +184,7 @@ def schema_from_sdl(text: str, *, origin: str = "the SDL") -> GraphQLSchema:
     if cached is not None:
         return cached
     try:
-        with _gc_paused():
+        with gc_paused():
             # graphql-core's fastest build: no locations, no validation. What strict
             # validation would say is computed when first asked for (schema_problems).
             schema = build_schema(text, no_location=True, assume_valid_sdl=True, assume_valid=True)
@@ -236,7 +223,7 @@ def schema_from_introspection(data: Any, *, origin: str = "the introspection res
             f"{{'data': {{'__schema': ...}}}}, got {got}."
         )
     try:
-        with _gc_paused():
+        with gc_paused():
             schema = build_client_schema(dict(data), assume_valid=False)  # type: ignore[arg-type]
     except (TypeError, KeyError, ValueError, AttributeError, GraphQLError) as exc:
         raise SpecError(f"{origin} is not a valid introspection result: {exc}") from exc
@@ -249,7 +236,7 @@ def _introspection_text(text: str, origin: str) -> GraphQLSchema:
     if schema is not None:
         return schema
     try:
-        with _gc_paused():
+        with gc_paused():
             data = _json.loads(text)
     except ValueError as exc:
         raise SpecError(f"{origin} is not valid JSON: {exc}") from exc
