@@ -48,6 +48,7 @@ from graphql import (
 
 from apinotebook._core import json as _json
 from apinotebook._core.gcpause import gc_paused
+from apinotebook._core.paths import PathError, split_path, walk
 from apinotebook._exceptions import (
     ConfigError,
     DecodeError,
@@ -557,7 +558,7 @@ class ConnectionWalk:
             raise ConfigError("max_items must be 0 or more")
         if page_size is not None and page_size < 1:
             raise ConfigError("page_size must be 1 or more")
-        self.path = [p for p in path.split(".") if p]
+        self.path = [str(step) for step in split_path(path)]
         if not self.path:
             raise ConfigError("connection_path names the connection in data, e.g. 'list.members'")
         self.prepared = prepared
@@ -647,17 +648,16 @@ class ConnectionWalk:
         return variables
 
     def _connection(self, data: Any) -> Any:
-        value = data
-        for part in self.path:
-            if value is None:
+        """The connection object in ``data`` (``None`` where the path meets a null or a gap)."""
+        try:
+            return walk(data, self.path)
+        except PathError as exc:
+            if exc.found is None or isinstance(exc.found, Mapping):
                 return None
-            if not isinstance(value, Mapping):
-                raise ConfigError(
-                    f"connection_path {'.'.join(self.path)!r} runs through a "
-                    f"{type(value).__name__} at {part!r}; it must lead through objects only."
-                )
-            value = value.get(part)
-        return value
+            raise ConfigError(
+                f"connection_path {'.'.join(self.path)!r} runs through a "
+                f"{type(exc.found).__name__} at {exc.key!r}; it must lead through objects only."
+            ) from None
 
     def take(self, data: Any, *, has_errors: bool) -> list[Any] | None:
         """The nodes of one page's ``data`` (``None``: the connection is missing).

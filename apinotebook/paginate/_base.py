@@ -30,11 +30,11 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
+from apinotebook._core.paths import MISSING, JsonPath, describe_path, keys_of, lookup
 from apinotebook._core.secrets import mask_url
 from apinotebook._core.urls import same_origin
-from apinotebook._exceptions import ConfigError, DecodeError
+from apinotebook._exceptions import DecodeError
 from apinotebook._exchange import Exchange
-from apinotebook.frames import pick
 
 __all__ = [
     "BasePaginator",
@@ -48,33 +48,6 @@ __all__ = [
     "lookup",
     "parse_link_header",
 ]
-
-#: A place in a JSON document: ``"meta.next_cursor"`` or ``("@odata.nextLink",)``.
-JsonPath = str | Sequence[str | int]
-
-MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>", "__slots__": ()})()
-
-
-def lookup(data: Any, path: JsonPath) -> Any:
-    """The value at ``path`` in ``data``, or :data:`MISSING` when it is not there."""
-    if not path:
-        return data
-    try:
-        return pick(data, path)
-    except ConfigError:
-        return MISSING
-
-
-def describe_path(path: JsonPath) -> str:
-    """``path`` as dotted text, for messages."""
-    return path if isinstance(path, str) else ".".join(map(str, path))
-
-
-def keys_of(data: Any) -> str:
-    """The keys present in ``data``, for messages."""
-    if isinstance(data, Mapping):
-        return ", ".join(map(repr, list(data)[:20])) or "none"
-    return f"none (the body is a {type(data).__name__})"
 
 
 def _query_dict(query: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets
 
+from apinotebook._core.paths import AmbiguousRecords, find_records
 from apinotebook._core.render import exchange_html, human_size
 from apinotebook._core.secrets import MASK, is_sensitive_name, mask_headers, mask_text, mask_url
 from apinotebook._core.xml import parse_xml
@@ -68,9 +69,10 @@ def _looks_xml(content: bytes, content_type: str) -> bool:
 
 def _records(data: Any) -> int | None:
     """How many rows ``to_frame()`` would give, without building it (``None``: not tabular)."""
-    from apinotebook.frames import _unwrap
-
-    value = _unwrap(data)
+    try:
+        value = find_records(data)[1]
+    except AmbiguousRecords:
+        return None
     if isinstance(value, Mapping) and isinstance(value.get("edges"), list):
         value = value["edges"]
     if isinstance(value, list) and value and isinstance(value[0], Mapping):
