@@ -14,7 +14,6 @@ from collections.abc import Iterator, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from apinotebook._core.json import loads
 from apinotebook._core.secrets import (
     MASK,
     is_sensitive_name,
@@ -135,7 +134,7 @@ def pretty_body(content: bytes, content_type: str, *, limit: int = _PREVIEW) -> 
     small = len(content) <= limit * 4
     if stripped[:1] in (b"{", b"[") and small:
         try:
-            value = loads(content)
+            value = json.loads(content)
         except (ValueError, RecursionError):  # not JSON, or too deep to parse: as it is
             pass
         else:
