@@ -161,7 +161,8 @@ def test_wrappers_are_entered_at_most_four_levels():
 
 
 def _connection_walk() -> Any:
-    from apinotebook.graphql._schema import ConnectionWalk, prepare
+    from apinotebook.graphql._documents import prepare
+    from apinotebook.graphql._relay import ConnectionWalk
 
     query = (
         "query Q($after: String) { list { subscribers(after: $after) "
