@@ -49,16 +49,16 @@ from apinotebook.retry import Retry
 if TYPE_CHECKING:
     import os
 
-    from gql import GraphQLRequest
     from graphql import DocumentNode, GraphQLSchema
 
-    from apinotebook.graphql._documents import Prepared
+    from apinotebook.graphql._documents import Prepared, RequestLike
     from apinotebook.graphql._relay import ConnectionWalk
 
 __all__ = ["ACCEPT", "AsyncPages", "GraphQLClient", "Pages", "QueryInput", "SchemaSource"]
 
-#: A document: text, a graphql-core ``DocumentNode`` or a gql ``GraphQLRequest``.
-QueryInput = Union["str", "DocumentNode", "GraphQLRequest"]
+#: A document: text, a graphql-core ``DocumentNode`` or a gql ``GraphQLRequest``
+#: (any object with ``document``/``variable_values``/``operation_name``: gql is optional).
+QueryInput = Union["str", "DocumentNode", "RequestLike"]
 #: SDL text or bytes, a schema file path, an introspection dict, or a ``GraphQLSchema``.
 SchemaSource = Union["str", "bytes", "os.PathLike[str]", "Mapping[str, Any]", "GraphQLSchema"]
 

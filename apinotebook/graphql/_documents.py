@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from graphql import (
     DocumentNode,
@@ -29,6 +29,7 @@ from apinotebook.graphql._schema import format_errors
 
 __all__ = [
     "Prepared",
+    "RequestLike",
     "missing_variables",
     "parse_document",
     "prepare",
@@ -141,10 +142,30 @@ def _prepare(query: Any, operation_name: str | None) -> Prepared:
     return Prepared(document, operations[0], text)
 
 
+class RequestLike(Protocol):
+    """What is read from a gql ``GraphQLRequest`` (``gql`` itself is not a dependency).
+
+    Any object with these attributes is accepted as a query: gql's
+    ``GraphQLRequest`` (gql 3.5 and 4), or one of your own.
+    """
+
+    @property
+    def document(self) -> DocumentNode:
+        """The parsed document."""
+
+    @property
+    def variable_values(self) -> Mapping[str, Any] | None:
+        """The variables, if any."""
+
+    @property
+    def operation_name(self) -> str | None:
+        """The operation to run, when the document holds several."""
+
+
 def unwrap(
     query: Any, variables: Mapping[str, Any] | None, operation_name: str | None
 ) -> tuple[Any, Mapping[str, Any] | None, str | None]:
-    """Accept a gql ``GraphQLRequest``: its document, variables and operation name."""
+    """Accept a :class:`RequestLike` (gql's ``GraphQLRequest``): its document, variables, name."""
     document = getattr(query, "document", None)
     if document is not None and hasattr(query, "variable_values"):
         if variables is None:
