@@ -123,26 +123,41 @@ def keys_of(data: Any) -> str:
     return f"none (the body is a {type(data).__name__})"
 
 
+def _has(current: Mapping[Any, Any], key: Any) -> bool:
+    try:
+        return key in current
+    except TypeError:  # an unhashable step (a path from a browser may hold anything)
+        return False
+
+
 def _step(current: Any, key: Key) -> Any:
     if isinstance(current, Mapping):
-        if key in current:
+        if _has(current, key):
             return current[key]
         if isinstance(key, int):
             other: Key | None = str(key)
         else:
-            other = int(key) if _INDEX.fullmatch(key) else None
+            other = int(key) if isinstance(key, str) and _INDEX.fullmatch(key) else None
         return current[other] if other is not None and other in current else _NOT_FOUND
     if isinstance(current, list | tuple):
-        if isinstance(key, str):
-            if not _INDEX.fullmatch(key):
-                return _NOT_FOUND
+        if isinstance(key, str) and _INDEX.fullmatch(key):
             key = int(key)
-        if -len(current) <= key < len(current):
+        if isinstance(key, int) and -len(current) <= key < len(current):
             return current[key]
     return _NOT_FOUND
 
 
-def walk(data: Any, path: str | Iterable[Key], default: Any = _RAISE) -> Any:
+def _exact_step(current: Any, key: Key) -> Any:
+    if isinstance(current, Mapping):
+        return current[key] if _has(current, key) else _NOT_FOUND
+    if isinstance(current, list | tuple) and isinstance(key, int) and 0 <= key < len(current):
+        return current[key]
+    return _NOT_FOUND
+
+
+def walk(
+    data: Any, path: str | Iterable[Key], default: Any = _RAISE, *, exact: bool = False
+) -> Any:
     """The value at ``path`` in ``data``.
 
     Args:
@@ -150,11 +165,15 @@ def walk(data: Any, path: str | Iterable[Key], default: Any = _RAISE) -> Any:
         path: a dotted string or a sequence of keys and indexes; empty means ``data``.
         default: returned when the path leads nowhere; without it,
             :class:`PathError` is raised.
+        exact: each step must be the very key or the non-negative index of a
+            node (for addressing nodes one has listed, as the JSON tree does):
+            no ``"0"`` for ``0``, no ``-1``.
     """
     current = data
     steps = split_path(path)
+    step = _exact_step if exact else _step
     for number, key in enumerate(steps):
-        value = _step(current, key)
+        value = step(current, key)
         if value is _NOT_FOUND:
             if default is _RAISE:
                 raise PathError(key, steps[:number], current)

@@ -75,6 +75,20 @@ def test_a_path_that_leads_nowhere(path, key, where, available):
     assert lookup(DOC, path) is MISSING
 
 
+@pytest.mark.parametrize("path", [["data", "items", -1], ["data", "items", "0"], ["meta", 0]])
+def test_an_exact_walk_takes_keys_and_indexes_as_they_are(path):
+    assert walk(DOC, path, None, exact=True) is None
+    assert walk(DOC, path, None) is not None
+    assert walk(DOC, ["data", "items", 1, "id"], exact=True) == 2
+
+
+@pytest.mark.parametrize("step", [{"x": 1}, [1], 1.5, None])
+def test_a_step_of_another_type_leads_nowhere(step):
+    for exact in (False, True):
+        assert walk(DOC, ["data", step], None, exact=exact) is None
+        assert walk(DOC, ["rows", step], None, exact=exact) is None
+
+
 def test_pick_without_a_path_is_the_data():
     assert pick(DOC, None) is DOC
 
