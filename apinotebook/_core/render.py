@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from apinotebook._core.secrets import (
     MASK,
-    is_sensitive_name,
     mask_body,
     mask_headers,
     mask_text,
     mask_url,
+    masks_field,
 )
 from apinotebook._core.views import widget_bundle
 from apinotebook._core.xml import parse_xml
@@ -96,7 +96,7 @@ def iter_pretty_json(value: Any, *, indent: int = 2) -> Iterator[str]:
         if is_map:
             key, child = item
             head = prefix + json.dumps(mask_text(str(key)), ensure_ascii=False) + ": "
-            if is_sensitive_name(str(key)) and isinstance(child, str | int):
+            if masks_field(str(key), child):
                 yield head + json.dumps(MASK)
                 continue
         else:

@@ -26,7 +26,13 @@ import traitlets
 
 from apinotebook._core.paths import AmbiguousRecords, find_records
 from apinotebook._core.render import exchange_html, human_size
-from apinotebook._core.secrets import MASK, is_sensitive_name, mask_headers, mask_text, mask_url
+from apinotebook._core.secrets import (
+    MASK,
+    mask_headers,
+    mask_text,
+    mask_url,
+    masks_field,
+)
 from apinotebook._core.xml import parse_xml
 from apinotebook._exchange import Exchange
 from apinotebook.widgets._base import Widget, esm
@@ -83,7 +89,7 @@ def _records(data: Any) -> int | None:
 def _cell(column: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if is_sensitive_name(column.rpartition(".")[2]) and isinstance(value, str | int):
+    if masks_field(column.rpartition(".")[2], value):
         return MASK
     return masked_head(str(value), _CELL)
 

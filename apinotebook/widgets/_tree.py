@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from apinotebook._core.paths import PathError, walk
-from apinotebook._core.secrets import MASK, is_sensitive_name, mask_text
+from apinotebook._core.secrets import MASK, is_sensitive_name, mask_text, masks_field
 from apinotebook._exceptions import ConfigError
 from apinotebook.widgets._snippets import XmlStep, json_snippet, jsonpath, xml_snippet, xpath
 from apinotebook.widgets._text import masked_head, pretty_json
@@ -83,7 +83,7 @@ def _scalar(value: Any) -> tuple[str, str]:
 
 
 def _is_masked(key: str | int, value: Any) -> bool:
-    return isinstance(key, str) and is_sensitive_name(key) and isinstance(value, str | int)
+    return isinstance(key, str) and masks_field(key, value)
 
 
 def _items(value: Any) -> Any:

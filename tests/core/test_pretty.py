@@ -2,9 +2,11 @@
 
 import json
 
+import pytest
+
 from apinotebook import Exchange, Request
 from apinotebook._core.render import pretty_body, pretty_json
-from apinotebook._core.secrets import register_secret
+from apinotebook._core.secrets import mask_body, masks_field, register_secret
 from apinotebook.widgets._text import pretty_text
 
 BODY = {"id": 1, "token": "tok-123", "nested": {"password": "pw"}, "items": [1, "two", None]}
@@ -60,3 +62,24 @@ def test_long_bodies_are_cut_with_a_note():
 
 def test_a_body_that_is_not_json_is_shown_as_text():
     assert pretty_body(b"{not json", "application/json") == "{not json"
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [
+        ("hunter2", True),
+        (1234, True),
+        (["hunter2-a", "hunter2-b"], True),
+        ({"old": "hunter2-c"}, True),
+        (None, False),
+        (True, False),
+    ],
+)
+def test_one_masking_rule_for_the_body_the_card_and_the_inspector(value, masked):
+    body = {"passwords": value, "id": 1}
+    expected = {"passwords": "***" if masked else value, "id": 1}
+    content = json.dumps(body).encode()
+    assert masks_field("passwords", value) is masked
+    assert json.loads(mask_body(content.decode(), "application/json")) == expected
+    assert json.loads(pretty_body(content, "text/plain")) == expected
+    assert json.loads(pretty_json(body, limit=10_000)) == expected
