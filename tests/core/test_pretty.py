@@ -83,3 +83,15 @@ def test_one_masking_rule_for_the_body_the_card_and_the_inspector(value, masked)
     assert json.loads(mask_body(content.decode(), "application/json")) == expected
     assert json.loads(pretty_body(content, "text/plain")) == expected
     assert json.loads(pretty_json(body, limit=10_000)) == expected
+
+
+def test_generated_code_reads_credentials_from_the_environment_or_masks_them():
+    from apinotebook.widgets._explorer import dict_code, keyword_args
+
+    values = {"api_key": "k-1", "passwords": ["hunter2-a"], "password_set": True, "n": [1]}
+    code = dict_code(values)
+    assert "hunter2-a" not in code and "k-1" not in code
+    assert code == (
+        '{"api_key": os.environ["API_KEY"], "passwords": "***", "password_set": True, "n": [1]}'
+    )
+    assert keyword_args(values)[1] == 'passwords="***"'
