@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from difflib import get_close_matches
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from apinotebook._exchange import Exchange
@@ -164,7 +164,24 @@ class ConnectError(TransportError):
 
 
 class RequestTimeout(TransportError):
-    """The request took longer than its timeout."""
+    """The request took longer than its timeout.
+
+    ``phase`` says which timeout ran out: ``"connect"`` (no connection was
+    made, so nothing was sent and even a POST may be retried), ``"read"``,
+    ``"write"`` or ``"pool"`` (no free connection in the client's pool);
+    ``None`` when unknown.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        attempts: int = 1,
+        phase: Literal["connect", "read", "write", "pool"] | None = None,
+    ) -> None:
+        super().__init__(message, url=url, attempts=attempts)
+        self.phase = phase
 
 
 class ProtocolError(TransportError):

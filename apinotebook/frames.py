@@ -5,9 +5,11 @@ ceremony as possible:
 
 - ``path`` picks the records inside the payload: ``"data"``,
   ``"subscribers.edges"`` or ``["results", 0, "items"]``;
-- without a path, a dict whose only list of records sits under one key
-  (``data``, ``results``, ``items``, ...) is unwrapped, as is a single-key
-  wrapper such as GraphQL's ``{"subscribers": {...}}``;
+- without a path, the records are found the way ``paginate()`` finds a
+  page's items (:func:`apinotebook._core.paths.find_records`): the list
+  under ``data``, ``results``, ``items``, ..., the one list of objects,
+  through one-key wrappers such as GraphQL's ``{"subscribers": {...}}``; an
+  object with several lists and no obvious one is shown as one row;
 - Relay connections (``edges: [{"node": {...}}]``) become one row per node;
 - nested dicts become dotted columns; ``record_path=``/``meta=`` and other
   keywords go to ``json_normalize`` for nested lists;
@@ -19,69 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from apinotebook._exceptions import ConfigError
+from apinotebook._core.paths import AmbiguousRecords, find_records, pick
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["pick", "to_frame"]
-
-
-def pick(data: Any, path: str | Iterable[str | int] | None) -> Any:
-    """Follow ``path`` (dotted string or sequence of keys/indexes) into ``data``."""
-    if path is None:
-        return data
-    keys: list[str | int] = (
-        [int(p) if p.lstrip("-").isdigit() else p for p in path.split(".") if p]
-        if isinstance(path, str)
-        else list(path)
-    )
-    current = data
-    walked: list[str] = []
-    for key in keys:
-        if isinstance(current, Mapping) and key in current:
-            current = current[key]
-        elif (
-            isinstance(current, list)
-            and isinstance(key, int)
-            and -len(current) <= key < len(current)
-        ):
-            current = current[key]
-        else:
-            where = ".".join(walked) or "the top level"
-            options = (
-                ", ".join(map(repr, list(current)[:20]))
-                if isinstance(current, Mapping)
-                else f"a list of {len(current)}"
-                if isinstance(current, list)
-                else type(current).__name__
-            )
-            raise ConfigError(f"path {key!r} not found at {where}; available: {options}")
-        walked.append(str(key))
-    return current
-
-
-def _is_records(value: Any) -> bool:
-    return isinstance(value, list) and (not value or isinstance(value[0], Mapping))
-
-
-def _unwrap(data: Any) -> Any:
-    """Find the records in an unlabelled payload."""
-    for _ in range(4):  # a few wrapper levels at most: {"data": {"list": {"edges": [...]}}}
-        if not isinstance(data, Mapping):
-            return data
-        if "edges" in data and isinstance(data["edges"], list):
-            return data["edges"]
-        lists = [k for k, v in data.items() if _is_records(v)]
-        if len(lists) == 1:
-            return data[lists[0]]
-        if len(data) == 1:
-            (only,) = data.values()
-            if isinstance(only, Mapping | list):
-                data = only
-                continue
-        return data
-    return data
 
 
 def _nodes(records: list[Any]) -> list[Any]:
@@ -97,14 +42,20 @@ def to_frame(
 
     Args:
         data: parsed JSON, GraphQL ``data`` or a SOAP result as plain Python.
-        path: where the records are (see :func:`pick`); found automatically
-            when omitted.
+        path: where the records are (see :func:`pick`: ``"data.items"``,
+            ``["results", 0, "items"]``); found automatically when omitted.
         **kwargs: passed to ``pandas.json_normalize`` (``record_path``,
             ``meta``, ``sep``, ``max_level``, ...).
     """
     import pandas as pd
 
-    value = pick(data, path) if path is not None else _unwrap(data)
+    if path is not None:
+        value = pick(data, path)
+    else:
+        try:
+            value = find_records(data)[1]
+        except AmbiguousRecords:
+            value = data
     if value is None:
         return pd.DataFrame()
     if isinstance(value, Mapping):

@@ -13,7 +13,8 @@ implementation of:
   the history and summarised on the final exchange;
 - a response-size limit (``max_response_size``, default 100 MB), checked
   against ``Content-Length`` first and while streaming;
-- mapping httpx's exceptions to apinotebook's at the boundary.
+- mapping httpx's exceptions to apinotebook's at the boundary
+  (:mod:`apinotebook._core.errors`).
 """
 
 from __future__ import annotations
@@ -31,20 +32,15 @@ from typing import Any, Literal, Self
 import httpx
 
 from apinotebook.__about__ import __version__
+from apinotebook._core.errors import error_kind, map_httpx_error
 from apinotebook._core.logmask import install as _install_log_masking
 from apinotebook._core.secrets import carries_secret, is_sensitive_header, mask_text, mask_url
-from apinotebook._exceptions import (
-    ConfigError,
-    ConnectError,
-    ProtocolError,
-    RequestTimeout,
-    ResponseTooLarge,
-    TransportError,
-)
+from apinotebook._core.urls import same_origin
+from apinotebook._exceptions import ConfigError, ProtocolError, ResponseTooLarge, TransportError
 from apinotebook._exchange import Attempt, Exchange, ProtocolName, Request
 from apinotebook._history import History
 from apinotebook._history import history as default_history
-from apinotebook.retry import NO_RETRY, ErrorKind, Retry
+from apinotebook.retry import NO_RETRY, Retry
 
 __all__ = ["DEFAULT_MAX_RESPONSE_SIZE", "ClientBase", "HistoryArg", "HttpCore", "USER_AGENT"]
 
@@ -113,11 +109,6 @@ def resolve_retry(value: Retry | bool | int | None) -> Retry:
     raise ConfigError(f"retry= takes a Retry, True/False or a number of attempts, not {value!r}")
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
-    return (url.scheme, url.host, port)
-
-
 def _redirect(request: httpx.Request, raw: _Raw) -> tuple[httpx.Request, bool]:
     """The next hop's request, and whether it leaves the origin."""
     location = raw.headers["location"]
@@ -132,7 +123,7 @@ def _redirect(request: httpx.Request, raw: _Raw) -> tuple[httpx.Request, bool]:
     method = request.method
     if raw.status == 303 and method != "HEAD" or raw.status in (301, 302) and method == "POST":
         method = "GET"
-    cross = _origin(url) != _origin(request.url)
+    cross = not same_origin(url, request.url)
     headers = httpx.Headers(
         [
             (k, v)
@@ -146,40 +137,6 @@ def _redirect(request: httpx.Request, raw: _Raw) -> tuple[httpx.Request, bool]:
     )
     content = request.content if method == request.method else b""
     return httpx.Request(method, url, headers=headers, content=content), cross
-
-
-def _error_kind(exc: TransportError) -> ErrorKind:
-    if isinstance(exc, ConnectError):
-        return "connect"
-    if isinstance(exc, RequestTimeout):
-        return "connect" if exc.args and "connect" in str(exc.args[0]).lower() else "timeout"
-    return "protocol"
-
-
-def map_httpx_error(exc: httpx.HTTPError, request: httpx.Request) -> TransportError:
-    """Translate an httpx transport error into apinotebook's tree (no secrets in it)."""
-    url = mask_url(str(request.url))
-    detail = mask_text(str(exc)) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectTimeout):
-        return RequestTimeout(
-            f"Timed out connecting to {url} ({detail}). Is the host reachable?", url=url
-        )
-    if isinstance(exc, httpx.TimeoutException):
-        return RequestTimeout(
-            f"{request.method} {url} timed out ({type(exc).__name__}). "
-            "Raise timeout= if the server is just slow.",
-            url=url,
-        )
-    if isinstance(exc, httpx.ConnectError):
-        return ConnectError(
-            f"Could not connect to {url}: {detail}. Is the server running and the URL right?",
-            url=url,
-        )
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-        return ProtocolError(
-            f"The connection broke during {request.method} {url}: {detail}", url=url
-        )
-    return TransportError(f"{request.method} {url} failed: {detail}", url=url)
 
 
 class HttpCore:
@@ -343,7 +300,7 @@ class HttpCore:
                     attempt=number,
                     elapsed=spent,
                     idempotent=is_idempotent,
-                    error=_error_kind(outcome),
+                    error=error_kind(outcome),
                 )
                 attempts.append(Attempt(number, None, str(outcome), 0.0, wait or 0.0))
                 failed = Exchange(

@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Iterator, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from apinotebook._core.secrets import mask_body, mask_headers, mask_url
+from apinotebook._core.secrets import (
+    MASK,
+    mask_body,
+    mask_headers,
+    mask_text,
+    mask_url,
+    masks_field,
+)
 from apinotebook._core.views import widget_bundle
 from apinotebook._core.xml import parse_xml
 
@@ -21,7 +29,15 @@ if TYPE_CHECKING:
     from apinotebook._exchange import Exchange
     from apinotebook._history import History
 
-__all__ = ["exchange_html", "exchange_mimebundle", "history_html", "human_size", "pretty_body"]
+__all__ = [
+    "exchange_html",
+    "exchange_mimebundle",
+    "history_html",
+    "human_size",
+    "iter_pretty_json",
+    "pretty_body",
+    "pretty_json",
+]
 
 _PREVIEW = 20_000
 _STYLE = (
@@ -38,24 +54,102 @@ def _status_color(status: int, ok: bool) -> str:
     return "#1b7f3b"
 
 
+def _scalar_json(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(mask_text(value), ensure_ascii=False)
+    if value is None or isinstance(value, bool | int | float):
+        return json.dumps(value)
+    if isinstance(value, bytes | bytearray):
+        return json.dumps(f"<{len(value)} bytes>")
+    isoformat = getattr(value, "isoformat", None)
+    text = isoformat() if callable(isoformat) else str(value)
+    return json.dumps(mask_text(str(text)), ensure_ascii=False)
+
+
+def iter_pretty_json(value: Any, *, indent: int = 2) -> Iterator[str]:
+    """Indented JSON for ``value``, masked, as a stream of small strings."""
+    # an explicit stack instead of recursion: (iterator over items, is_mapping, depth)
+    if not isinstance(value, Mapping | list | tuple):
+        yield _scalar_json(value)
+        return
+    stack: list[tuple[Iterator[Any], bool, int, list[bool]]] = []
+
+    def opening(container: Any, depth: int) -> str:
+        is_map = isinstance(container, Mapping)
+        if not container:
+            return "{}" if is_map else "[]"
+        items = iter(container.items()) if is_map else iter(container)
+        stack.append((items, is_map, depth, [True]))
+        return "{" if is_map else "["
+
+    yield opening(value, 0)
+    while stack:
+        items, is_map, depth, first = stack[-1]
+        pad = "\n" + " " * (indent * (depth + 1))
+        item: Any = next(items, _END)
+        if item is _END:
+            stack.pop()
+            yield "\n" + " " * (indent * depth) + ("}" if is_map else "]")
+            continue
+        prefix = pad if first[0] else "," + pad
+        first[0] = False
+        if is_map:
+            key, child = item
+            head = prefix + json.dumps(mask_text(str(key)), ensure_ascii=False) + ": "
+            if masks_field(str(key), child):
+                yield head + json.dumps(MASK)
+                continue
+        else:
+            child = item
+            head = prefix
+        if isinstance(child, Mapping | list | tuple):
+            yield head + opening(child, depth + 1)
+        else:
+            yield head + _scalar_json(child)
+
+
+_END = object()
+
+
+def pretty_json(value: Any, *, limit: int) -> str:
+    """At most ``limit`` characters of masked, indented JSON for ``value``."""
+    parts: list[str] = []
+    size = 0
+    for part in iter_pretty_json(value):
+        parts.append(part)
+        size += len(part)
+        if size > limit:
+            return "".join(parts)[:limit] + "\n…"
+    return "".join(parts)
+
+
 def pretty_body(content: bytes, content_type: str, *, limit: int = _PREVIEW) -> str:
-    """The body pretty-printed (JSON indented, XML indented), masked, truncated."""
-    text = content[: limit * 4].decode("utf-8", errors="replace")
-    stripped = text.lstrip()
-    if stripped[:1] in "{[" and len(content) <= limit * 4:
+    """The body pretty-printed (JSON indented, XML indented), masked, truncated.
+
+    JSON goes through :func:`iter_pretty_json`, as in the inspector's Raw tab,
+    so the static card and the widget show the same text.
+    """
+    text = None
+    stripped = content[:64].lstrip()
+    small = len(content) <= limit * 4
+    if stripped[:1] in (b"{", b"[") and small:
         try:
-            text = json.dumps(json.loads(content), indent=2, ensure_ascii=False)
-        except (ValueError, RecursionError):  # not JSON, or too deep to indent: as it is
+            value = json.loads(content)
+        except (ValueError, RecursionError):  # not JSON, or too deep to parse: as it is
             pass
-    elif stripped.startswith("<") and "html" not in content_type and len(content) <= limit * 4:
+        else:
+            text = pretty_json(value, limit=limit + 1)  # masked as it is written
+    elif stripped[:1] == b"<" and "html" not in content_type and small:
         try:
             from lxml import etree
 
             root = parse_xml(content, remove_blank_text=True)
-            text = etree.tostring(root, pretty_print=True, encoding="unicode")
+            pretty = etree.tostring(root, pretty_print=True, encoding="unicode")
+            text = mask_body(pretty, content_type)
         except Exception:  # noqa: BLE001 - a preview must never fail
             pass
-    text = mask_body(text, content_type)
+    if text is None:
+        text = mask_body(content[: limit * 4].decode("utf-8", errors="replace"), content_type)
     if len(text) > limit:
         text = text[:limit] + f"\n… ({human_size(len(content))} in all; see .content)"
     return text

@@ -45,6 +45,7 @@ __all__ = [
     "mask_headers",
     "mask_text",
     "mask_url",
+    "masks_field",
     "register_secret",
     "reveal",
 ]
@@ -195,6 +196,15 @@ def is_sensitive_name(name: str) -> bool:
     return bool(_SENSITIVE_NAME.search(name))
 
 
+def masks_field(name: str, value: Any) -> bool:
+    """Whether a field ``name`` holding ``value`` is masked: the one rule for every view.
+
+    A credential name, whatever its value (a list of passwords too), except
+    ``None`` and booleans (``"password_set": true`` says nothing secret).
+    """
+    return value is not None and not isinstance(value, bool) and is_sensitive_name(name)
+
+
 def is_sensitive_header(name: str) -> bool:
     """Whether a header called ``name`` holds a credential (a broader rule than for keys)."""
     lower = name.lower()
@@ -270,7 +280,7 @@ def _mask_json(value: Any) -> Any:
             copy = dict(node)
             parent[key] = copy
             for k, v in copy.items():
-                if is_sensitive_name(str(k)) and v is not None and not isinstance(v, bool):
+                if masks_field(str(k), v):
                     copy[k] = MASK
                 elif isinstance(v, dict | list):
                     stack.append((copy, k))

@@ -49,15 +49,16 @@ from apinotebook.retry import Retry
 if TYPE_CHECKING:
     import os
 
-    from gql import GraphQLRequest
     from graphql import DocumentNode, GraphQLSchema
 
-    from apinotebook.graphql._schema import ConnectionWalk, Prepared
+    from apinotebook.graphql._documents import Prepared, RequestLike
+    from apinotebook.graphql._relay import ConnectionWalk
 
 __all__ = ["ACCEPT", "AsyncPages", "GraphQLClient", "Pages", "QueryInput", "SchemaSource"]
 
-#: A document: text, a graphql-core ``DocumentNode`` or a gql ``GraphQLRequest``.
-QueryInput = Union["str", "DocumentNode", "GraphQLRequest"]
+#: A document: text, a graphql-core ``DocumentNode`` or a gql ``GraphQLRequest``
+#: (any object with ``document``/``variable_values``/``operation_name``: gql is optional).
+QueryInput = Union["str", "DocumentNode", "RequestLike"]
 #: SDL text or bytes, a schema file path, an introspection dict, or a ``GraphQLSchema``.
 SchemaSource = Union["str", "bytes", "os.PathLike[str]", "Mapping[str, Any]", "GraphQLSchema"]
 
@@ -219,7 +220,8 @@ class GraphQLClient(ClientBase):
         return self._schema
 
     def _introspection(self) -> tuple[httpx.Request, Prepared]:
-        from apinotebook.graphql._schema import introspection_query, prepare
+        from apinotebook.graphql._documents import prepare
+        from apinotebook.graphql._schema import introspection_query
 
         prepared = prepare(introspection_query())
         return self._build(prepared, None, None), prepared
@@ -266,7 +268,7 @@ class GraphQLClient(ClientBase):
         Raises:
             SchemaError: no schema is known and none can be fetched.
         """
-        from apinotebook.graphql._schema import (
+        from apinotebook.graphql._documents import (
             parse_document,
             prepare,
             unwrap,
@@ -287,7 +289,7 @@ class GraphQLClient(ClientBase):
     def _prepare(
         self, query: Any, variables: Mapping[str, Any] | None, operation_name: str | None
     ) -> tuple[Prepared, Mapping[str, Any] | None]:
-        from apinotebook.graphql._schema import prepare, unwrap
+        from apinotebook.graphql._documents import prepare, unwrap
 
         query, variables, operation_name = unwrap(query, variables, operation_name)
         prepared = prepare(query, operation_name)
@@ -308,7 +310,7 @@ class GraphQLClient(ClientBase):
         return self.url
 
     def _check(self, prepared: Prepared, variables: Mapping[str, Any] | None, schema: Any) -> None:
-        from apinotebook.graphql._schema import prepared_errors
+        from apinotebook.graphql._documents import prepared_errors
 
         if schema is None:
             return
@@ -450,7 +452,7 @@ class GraphQLClient(ClientBase):
         cursor_variable: str,
         page_size_variable: str,
     ) -> ConnectionWalk:
-        from apinotebook.graphql._schema import ConnectionWalk
+        from apinotebook.graphql._relay import ConnectionWalk
 
         prepared, variables = self._prepare(query, variables, None)
         return ConnectionWalk(

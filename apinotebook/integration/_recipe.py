@@ -46,6 +46,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from apinotebook._core.paths import pick, walk
 from apinotebook._core.secrets import Secret
 from apinotebook._exceptions import ConfigError, MissingSecretError
 
@@ -113,21 +114,9 @@ FILTERS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _lookup(record: Any, path: str) -> Any:
-    value = record
-    for part in path.split("."):
-        if isinstance(value, Mapping):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
-
-
 def _expression(expr: str, record: Any) -> Any:
     head, *filters = _pipes(expr)
-    value = _lookup(record, head) if head else None
+    value = walk(record, head, None) if head else None
     for item in filters:
         match = _CALL.match(item)
         if not match or match.group(1) not in FILTERS:
@@ -267,8 +256,6 @@ def from_recipe(
             }
             exchange = dest.execute(action["graphql"], variables=variables).raise_for_status()
             if rejections:
-                from apinotebook.frames import pick
-
                 errors = pick(exchange.data, rejections) or []
                 return [(int(e.get("index", 0)), e.get("message", "rejected")) for e in errors]
             return None

@@ -14,7 +14,7 @@ from urllib.request import url2pathname
 
 import httpx
 
-from apinotebook._core.http import map_httpx_error
+from apinotebook._core.errors import map_httpx_error
 from apinotebook._core.secrets import mask_url
 from apinotebook._exceptions import SpecError
 from apinotebook.openapi._refs import parse_document, read_file

@@ -19,16 +19,15 @@ resolves so a component shared by a thousand operations is walked once.
 
 from __future__ import annotations
 
-import gc
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import url2pathname
 
+from apinotebook._core.gcpause import gc_paused
 from apinotebook._exceptions import SpecError
 
 __all__ = ["Loader", "RefResolver", "parse_document", "read_file"]
@@ -43,22 +42,6 @@ _NAME_MAPS = frozenset(
     {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
 )
 _SCHEMA_PARENTS = ("/schemas/", "/definitions/")
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic GC while a big document is built.
-
-    Parsing creates millions of containers and none of them is garbage, so
-    collections during it only cost time (much more in a kernel full of objects).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def parse_document(text: str | bytes, *, source: str = "the document") -> Any:
@@ -78,7 +61,7 @@ def parse_document(text: str | bytes, *, source: str = "the document") -> Any:
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith(("{", "[")):
         try:
-            with _no_gc():
+            with gc_paused():
                 return json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise SpecError(
@@ -91,7 +74,7 @@ def parse_document(text: str | bytes, *, source: str = "the document") -> Any:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        with _no_gc():
+        with gc_paused():
             return yaml.load(stripped, Loader=loader)  # noqa: S506 - a safe loader
     except RecursionError as exc:
         raise SpecError(f"{source} is nested too deeply to be an OpenAPI document") from exc

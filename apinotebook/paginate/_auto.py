@@ -10,24 +10,27 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+from apinotebook._core.paths import (
+    MISSING,
+    JsonPath,
+    describe_path,
+    find_records,
+    keys_of,
+    lookup,
+    pick,
+)
 from apinotebook._core.secrets import mask_url
 from apinotebook._exceptions import ConfigError, DecodeError
 from apinotebook._exchange import Exchange
-from apinotebook.frames import pick
 from apinotebook.paginate._base import (
-    MISSING,
     BasePaginator,
     HeaderCursorPaginator,
     HeaderLinkPaginator,
     ItemCursorPaginator,
     JSONLinkPaginator,
-    JsonPath,
     JSONResponseCursorPaginator,
     PageRequest,
     SinglePagePaginator,
-    describe_path,
-    keys_of,
-    lookup,
     parse_link_header,
 )
 from apinotebook.paginate._range import OffsetPaginator, PageNumberPaginator
@@ -38,64 +41,34 @@ logger = logging.getLogger("apinotebook.paginate")
 
 # -- finding the items in a page ------------------------------------------------------
 
-#: Usual names of the list of records in a page, most likely first.
-_ITEM_KEYS = (
-    "data", "results", "items", "records", "messages", "events", "entries", "values",
-    "elements", "objects", "rows", "hits", "list", "members", "users", "channels", "contacts",
-)  # fmt: skip
 #: ``find_items`` path meaning "the page is the record".
 WHOLE: tuple[str, ...] = ()
 
 
-def _records(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and isinstance(value[0], Mapping)
-
-
-def _pick_list(body: Mapping[str, Any]) -> str | None:
-    lists = [k for k, v in body.items() if isinstance(v, list)]
-    if len(lists) == 1:
-        return str(lists[0])
-    known = [k for k in _ITEM_KEYS if k in lists]
-    if known:
-        return known[0]
-    records = [k for k in lists if _records(body[k])]
-    if len(records) == 1:
-        return str(records[0])
-    if lists:
-        raise ConfigError(
-            f"The page has several lists ({', '.join(map(repr, lists))}) and none is an "
-            "obvious list of records. Pass items= with the path to the records."
-        )
-    return None
+def _as_path(steps: tuple[Any, ...]) -> JsonPath:
+    """Dotted text when every step is a plain key (``"data.items"``), else the steps."""
+    if steps and all(isinstance(s, str) and s and "." not in s for s in steps):
+        return ".".join(steps)
+    return steps
 
 
 def find_items(body: Any) -> tuple[JsonPath, list[Any]]:
     """Where the records of a page are, and the records.
 
-    A list is the records; in an object, the one list (or the one with a
-    usual name such as ``data``, ``results``, ``items``, ``messages``), also
-    one level down (``{"data": {"items": [...]}}``); an object with no list
-    is a single record.
+    The same rule as ``to_frame()`` (:func:`apinotebook._core.paths.find_records`):
+    a list is the records; in an object, the list under a usual name (``data``,
+    ``results``, ``items``, ``messages``, ...) or the one list of objects, also
+    inside wrappers (``{"data": {"items": [...]}}``); an object with no list of
+    records is a single record.
+
+    Raises:
+        ConfigError: the page holds several lists and none is clearly the
+            records (pass ``items=``).
     """
-    if isinstance(body, list):
-        return WHOLE, body
-    if not isinstance(body, Mapping):
-        return WHOLE, [] if body is None else [body]
-    key = _pick_list(body)
-    if key is not None:
-        return key, list(body[key])
-    nested = []
-    for outer, value in body.items():
-        if isinstance(value, Mapping):
-            try:
-                inner = _pick_list(value)
-            except ConfigError:
-                continue
-            if inner is not None:
-                nested.append(f"{outer}.{inner}")
-    if len(nested) == 1:
-        return nested[0], list(pick(body, nested[0]))
-    return WHOLE, [body]
+    steps, value = find_records(body)
+    if value is None:
+        return _as_path(steps), []
+    return _as_path(steps), list(value) if isinstance(value, list) else [value]
 
 
 def extract_items(body: Any, path: JsonPath, exchange: Exchange, page: int) -> list[Any]:

@@ -30,10 +30,11 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
+from apinotebook._core.paths import MISSING, JsonPath, describe_path, keys_of, lookup
 from apinotebook._core.secrets import mask_url
-from apinotebook._exceptions import ConfigError, DecodeError
+from apinotebook._core.urls import same_origin
+from apinotebook._exceptions import DecodeError
 from apinotebook._exchange import Exchange
-from apinotebook.frames import pick
 
 __all__ = [
     "BasePaginator",
@@ -47,33 +48,6 @@ __all__ = [
     "lookup",
     "parse_link_header",
 ]
-
-#: A place in a JSON document: ``"meta.next_cursor"`` or ``("@odata.nextLink",)``.
-JsonPath = str | Sequence[str | int]
-
-MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>", "__slots__": ()})()
-
-
-def lookup(data: Any, path: JsonPath) -> Any:
-    """The value at ``path`` in ``data``, or :data:`MISSING` when it is not there."""
-    if not path:
-        return data
-    try:
-        return pick(data, path)
-    except ConfigError:
-        return MISSING
-
-
-def describe_path(path: JsonPath) -> str:
-    """``path`` as dotted text, for messages."""
-    return path if isinstance(path, str) else ".".join(map(str, path))
-
-
-def keys_of(data: Any) -> str:
-    """The keys present in ``data``, for messages."""
-    if isinstance(data, Mapping):
-        return ", ".join(map(repr, list(data)[:20])) or "none"
-    return f"none (the body is a {type(data).__name__})"
 
 
 def _query_dict(query: str) -> dict[str, Any]:
@@ -197,15 +171,6 @@ def _link_param(text: str, params: dict[str, str]) -> None:
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
         raw = raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
     params.setdefault(name, raw)
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parsed = httpx.URL(url)
-    return (
-        parsed.scheme,
-        parsed.host,
-        parsed.port or {"http": 80, "https": 443}.get(parsed.scheme),
-    )
 
 
 def as_int(value: Any, what: str, path: JsonPath, exchange: Exchange) -> int:
@@ -433,11 +398,11 @@ class _NextUrlPaginator(_ReferencePaginator):
 
     def __init__(self) -> None:
         super().__init__()
-        self._first_origin: tuple[str, str, int | None] | None = None
+        self._first_url: str | None = None
 
     def _follow(self, reference: Any, exchange: Exchange) -> None:
-        if self._first_origin is None:
-            self._first_origin = _origin(exchange.url)
+        if self._first_url is None:
+            self._first_url = exchange.url
             self._seen.add(str(httpx.URL(exchange.url)))
         if isinstance(reference, str) and reference:
             try:
@@ -447,7 +412,7 @@ class _NextUrlPaginator(_ReferencePaginator):
                     f"The next-page link {mask_url(reference)!r} is not a valid URL: {exc}",
                     exchange=exchange,
                 ) from exc
-            if _origin(absolute) != self._first_origin:
+            if not same_origin(absolute, self._first_url):
                 raise DecodeError(
                     f"The next-page link points to {mask_url(absolute)}, another origin than "
                     f"the first page ({mask_url(exchange.url)}). It is not followed, because "

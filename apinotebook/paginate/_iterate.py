@@ -41,6 +41,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, cast
 
 from apinotebook._core.aio import run_sync
+from apinotebook._core.paths import JsonPath
 from apinotebook._core.secrets import mask_url
 from apinotebook._exceptions import ConfigError
 from apinotebook._exchange import Exchange
@@ -51,7 +52,6 @@ from apinotebook.paginate._base import (
     HeaderLinkPaginator,
     ItemCursorPaginator,
     JSONLinkPaginator,
-    JsonPath,
     JSONResponseCursorPaginator,
     PageRequest,
     SinglePagePaginator,

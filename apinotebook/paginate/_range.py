@@ -10,19 +10,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from apinotebook._core.paths import MISSING, JsonPath, describe_path, keys_of, lookup
 from apinotebook._core.secrets import mask_url
 from apinotebook._exceptions import ConfigError, DecodeError
 from apinotebook._exchange import Exchange
 from apinotebook.paginate._base import (
-    MISSING,
     BasePaginator,
-    JsonPath,
     PageRequest,
     as_int,
-    describe_path,
     json_body,
-    keys_of,
-    lookup,
     truthy,
 )
 

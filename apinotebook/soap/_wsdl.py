@@ -54,6 +54,7 @@ from lxml import etree
 
 from apinotebook._core.http import HttpCore
 from apinotebook._core.secrets import mask_text, mask_url
+from apinotebook._core.urls import origin, same_origin
 from apinotebook._core.xml import WSDL_NS, XSD_NS, declares_dtd, has_dtd, safe_parser
 from apinotebook._exceptions import (
     ApiNotebookError,
@@ -185,12 +186,6 @@ class WsdlContract:
 # -- the loader (a zeep transport) ---------------------------------------------------------
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    return (parts.scheme, (parts.hostname or "").lower(), port)
-
-
 def _is_url(value: str) -> bool:
     return value.lower().startswith(("http://", "https://"))
 
@@ -237,10 +232,10 @@ class _Loader:
         if url.lower().startswith("file:"):
             url = unquote(urlsplit(url).path)
         if _is_url(url):
-            same_origin = _is_url(self.entry) and _origin(url) == _origin(self.entry)
-            if not (entry or same_origin or _origin(url)[1] in self.trusted_hosts):
+            same = _is_url(self.entry) and same_origin(url, self.entry)
+            if not (entry or same or self._trusted_host(url)):
                 raise self._refused(url)
-            content = self._fetch(url, same_origin=entry or same_origin)
+            content = self._fetch(url, same_origin=entry or same)
         else:
             path = Path(url).expanduser().resolve()
             # a WSDL on disk imports what its family ships beside it, as zeep does
@@ -258,6 +253,12 @@ class _Loader:
             content = self._read(path)
         self.scan.add(url, content, entry=entry)
         return content
+
+    def _trusted_host(self, url: str) -> bool:
+        try:
+            return origin(url)[1] in self.trusted_hosts
+        except ValueError:
+            return False
 
     def _refused(self, url: str) -> SpecError:
         where = "its own origin" if _is_url(self.entry) else "its own directory"

@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from apinotebook._core.secrets import MASK, is_sensitive_name, mask_text, mask_url
+from apinotebook._core.secrets import MASK, is_sensitive_name, mask_text, mask_url, masks_field
 from apinotebook._core.xml import parse_xml
 from apinotebook.widgets._snippets import py_str
 from apinotebook.widgets._text import masked_head
@@ -65,10 +65,7 @@ def _literal(value: Any) -> str:
 
 def _mask_value(value: Any) -> Any:
     if isinstance(value, dict):
-        return {
-            k: MASK if is_sensitive_name(str(k)) and isinstance(v, str | int) else _mask_value(v)
-            for k, v in value.items()
-        }
+        return {k: MASK if masks_field(str(k), v) else _mask_value(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_mask_value(v) for v in value]
     if isinstance(value, str):

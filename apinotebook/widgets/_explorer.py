@@ -21,7 +21,7 @@ from typing import Any
 import ipywidgets
 
 from apinotebook._core.render import exchange_html
-from apinotebook._core.secrets import is_sensitive_name, mask_text
+from apinotebook._core.secrets import MASK, is_sensitive_name, mask_text, masks_field
 from apinotebook._exceptions import ConfigError, ResponseError
 from apinotebook._exchange import Exchange
 from apinotebook.widgets._base import FallbackMixin, Widget, _static, css
@@ -173,25 +173,21 @@ def value_code(value: Any, *, indent: int = 0) -> str:
     return py_literal(_mask_value(value), indent=indent)
 
 
+def _field_code(key: str, value: Any) -> str:
+    """A credential read from the environment (a list or object of them: masked), else the value."""
+    if not masks_field(key, value):
+        return value_code(value, indent=4)
+    return env_value(key) if isinstance(value, str | int) else value_code(MASK)
+
+
 def keyword_args(values: Mapping[str, Any]) -> list[str]:
     """``name=value`` for each item: credentials from the environment, the rest masked."""
-    out = []
-    for key, value in values.items():
-        if is_sensitive_name(key) and isinstance(value, str | int):
-            out.append(f"{key}={env_value(key)}")
-        else:
-            out.append(f"{key}={value_code(value, indent=4)}")
-    return out
+    return [f"{key}={_field_code(key, value)}" for key, value in values.items()]
 
 
 def dict_code(values: Mapping[str, Any]) -> str:
     """A dict literal whose credential values come from the environment."""
-    items = [
-        f"{py_str(str(k))}: {env_value(str(k))}"
-        if is_sensitive_name(str(k)) and isinstance(v, str | int)
-        else f"{py_str(str(k))}: {value_code(v, indent=4)}"
-        for k, v in values.items()
-    ]
+    items = [f"{py_str(str(k))}: {_field_code(str(k), v)}" for k, v in values.items()]
     return "{" + ", ".join(items) + "}"
 
 

@@ -24,8 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets
 
+from apinotebook._core.paths import AmbiguousRecords, find_records
 from apinotebook._core.render import exchange_html, human_size
-from apinotebook._core.secrets import MASK, is_sensitive_name, mask_headers, mask_text, mask_url
+from apinotebook._core.secrets import (
+    MASK,
+    mask_headers,
+    mask_text,
+    mask_url,
+    masks_field,
+)
 from apinotebook._core.xml import parse_xml
 from apinotebook._exchange import Exchange
 from apinotebook.widgets._base import Widget, esm
@@ -68,9 +75,10 @@ def _looks_xml(content: bytes, content_type: str) -> bool:
 
 def _records(data: Any) -> int | None:
     """How many rows ``to_frame()`` would give, without building it (``None``: not tabular)."""
-    from apinotebook.frames import _unwrap
-
-    value = _unwrap(data)
+    try:
+        value = find_records(data)[1]
+    except AmbiguousRecords:
+        return None
     if isinstance(value, Mapping) and isinstance(value.get("edges"), list):
         value = value["edges"]
     if isinstance(value, list) and value and isinstance(value[0], Mapping):
@@ -81,7 +89,7 @@ def _records(data: Any) -> int | None:
 def _cell(column: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if is_sensitive_name(column.rpartition(".")[2]) and isinstance(value, str | int):
+    if masks_field(column.rpartition(".")[2], value):
         return MASK
     return masked_head(str(value), _CELL)
 

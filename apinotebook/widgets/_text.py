@@ -1,21 +1,21 @@
 """Masked text of bodies, produced lazily and served in pages; body diffs.
 
-A 100 MB body is never pretty-printed in one go: :func:`iter_pretty_json`
-writes indented JSON from the parsed value token by token (masking
-sensitive keys and registered secrets as it goes), and :class:`TextCursor`
-pulls just enough of it to answer ``read(offset, limit)``. The Raw tab and
+A 100 MB body is never pretty-printed in one go:
+:func:`~apinotebook._core.render.iter_pretty_json` (the one JSON pretty-printer,
+shared with the static renderings) writes indented JSON from the parsed value
+token by token, masking sensitive keys and registered secrets as it goes, and
+:class:`TextCursor` pulls just enough of it to answer ``read(offset, limit)``. The Raw tab and
 the request body use cursors; the history's diff uses :func:`diff_bodies`.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from apinotebook._core.render import pretty_body
-from apinotebook._core.secrets import MASK, is_sensitive_name, mask_body, mask_text
+from apinotebook._core.render import iter_pretty_json, pretty_body, pretty_json
+from apinotebook._core.secrets import mask_body, mask_text
 
 if TYPE_CHECKING:
     from apinotebook._exchange import Exchange
@@ -46,75 +46,6 @@ def masked_head(text: str, n: int) -> str:
     if len(text) <= n:
         return mask_text(text)
     return mask_text(text[: n + 512])[:n] + "…"
-
-
-def _scalar_json(value: Any) -> str:
-    if isinstance(value, str):
-        return json.dumps(mask_text(value), ensure_ascii=False)
-    if value is None or isinstance(value, bool | int | float):
-        return json.dumps(value)
-    if isinstance(value, bytes | bytearray):
-        return json.dumps(f"<{len(value)} bytes>")
-    isoformat = getattr(value, "isoformat", None)
-    text = isoformat() if callable(isoformat) else str(value)
-    return json.dumps(mask_text(str(text)), ensure_ascii=False)
-
-
-def iter_pretty_json(value: Any, *, indent: int = 2) -> Iterator[str]:
-    """Indented JSON for ``value``, masked, as a stream of small strings."""
-    # an explicit stack instead of recursion: (iterator over items, is_mapping, depth)
-    if not isinstance(value, Mapping | list | tuple):
-        yield _scalar_json(value)
-        return
-    stack: list[tuple[Iterator[Any], bool, int, list[bool]]] = []
-
-    def opening(container: Any, depth: int) -> str:
-        is_map = isinstance(container, Mapping)
-        if not container:
-            return "{}" if is_map else "[]"
-        items = iter(container.items()) if is_map else iter(container)
-        stack.append((items, is_map, depth, [True]))
-        return "{" if is_map else "["
-
-    yield opening(value, 0)
-    while stack:
-        items, is_map, depth, first = stack[-1]
-        pad = "\n" + " " * (indent * (depth + 1))
-        item: Any = next(items, _END)
-        if item is _END:
-            stack.pop()
-            yield "\n" + " " * (indent * depth) + ("}" if is_map else "]")
-            continue
-        prefix = pad if first[0] else "," + pad
-        first[0] = False
-        if is_map:
-            key, child = item
-            head = prefix + json.dumps(mask_text(str(key)), ensure_ascii=False) + ": "
-            if is_sensitive_name(str(key)) and isinstance(child, str | int):
-                yield head + json.dumps(MASK)
-                continue
-        else:
-            child = item
-            head = prefix
-        if isinstance(child, Mapping | list | tuple):
-            yield head + opening(child, depth + 1)
-        else:
-            yield head + _scalar_json(child)
-
-
-_END = object()
-
-
-def pretty_json(value: Any, *, limit: int) -> str:
-    """At most ``limit`` characters of masked, indented JSON for ``value``."""
-    parts: list[str] = []
-    size = 0
-    for part in iter_pretty_json(value):
-        parts.append(part)
-        size += len(part)
-        if size > limit:
-            return "".join(parts)[:limit] + "\n…"
-    return "".join(parts)
 
 
 class TextCursor:

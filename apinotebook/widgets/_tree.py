@@ -28,7 +28,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from apinotebook._core.secrets import MASK, is_sensitive_name, mask_text
+from apinotebook._core.paths import PathError, walk
+from apinotebook._core.secrets import MASK, is_sensitive_name, mask_text, masks_field
 from apinotebook._exceptions import ConfigError
 from apinotebook.widgets._snippets import XmlStep, json_snippet, jsonpath, xml_snippet, xpath
 from apinotebook.widgets._text import masked_head, pretty_json
@@ -82,7 +83,7 @@ def _scalar(value: Any) -> tuple[str, str]:
 
 
 def _is_masked(key: str | int, value: Any) -> bool:
-    return isinstance(key, str) and is_sensitive_name(key) and isinstance(value, str | int)
+    return isinstance(key, str) and masks_field(key, value)
 
 
 def _items(value: Any) -> Any:
@@ -124,20 +125,13 @@ class JsonTree:
         """
         if not isinstance(path, list | tuple):
             raise TreePathError(f"a path is a list of keys and indexes, not {path!r}")
-        current = self.value
-        for depth, key in enumerate(path):
-            try:
-                if isinstance(current, Mapping):
-                    current = current[key]
-                elif isinstance(current, list | tuple) and isinstance(key, int) and key >= 0:
-                    current = current[key]
-                else:
-                    raise LookupError(key)
-            except (LookupError, TypeError):
-                where = jsonpath(list(path[:depth]))
-                raise TreePathError(f"{jsonpath(list(path[: depth + 1]))} does not exist "
-                                    f"(no {key!r} under {where})") from None  # fmt: skip
-        return current
+        try:
+            return walk(self.value, path, exact=True)
+        except PathError as exc:
+            depth = len(exc.where)
+            raise TreePathError(f"{jsonpath(list(path[: depth + 1]))} does not exist "
+                                f"(no {exc.key!r} under {jsonpath(list(path[:depth]))})"
+                                ) from None  # fmt: skip
 
     def summary(self, key: str | int | None, pos: int, value: Any) -> dict[str, Any]:
         """What the browser shows for one node."""
