@@ -126,7 +126,8 @@ def test_truncate_sends_half_the_body(sb):
 
 
 def test_rate_limit_per_credential(sb):
-    sb.set_faults("demo", rate_limit=2, rate_burst=2)
+    # one token a minute after a burst of two: a slow machine cannot refill the bucket
+    sb.set_faults("demo", rate_limit=1 / 60, rate_burst=2)
     url = sb.urls["demo"] + "/echo"
     a = [httpx.get(url, headers={"Authorization": "Bearer a"}).status_code for _ in range(3)]
     b = httpx.get(url, headers={"Authorization": "Bearer b"}).status_code
