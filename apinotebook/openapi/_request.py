@@ -288,7 +288,9 @@ def _encode_body(
     if not base or base in ("application/json", "*/*", "application/*"):
         # a wildcard (Kubernetes declares */*) takes any body: send structured data as JSON
         return {"json": body}
-    if base.endswith(("+json", "/json")):
+    if base.endswith(("+json", "/json")) or ("/" not in base and "json" in base):
+        # a JSON flavour, or a vendor's malformed JSON media type (loket.nl declares
+        # "applicationjson;version=..."): JSON text under the type the spec declares
         headers.setdefault("Content-Type", content_type or base)
         return {"content": json.dumps(body, default=str).encode()}
     declared = ", ".join(op.request_body.content_types) if op.request_body else ""

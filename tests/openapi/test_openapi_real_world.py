@@ -43,3 +43,10 @@ def test_a_declared_non_json_type_still_asks_for_text():
     with pytest.raises(ConfigError, match=r"sends text/csv: pass body= as str or bytes"):
         client.prepare("createThing", body={"a": 1})
     assert client.prepare("createThing", body="a,b\n").content == b"a,b\n"
+
+
+def test_a_malformed_json_media_type_still_sends_json():
+    client = RestClient.from_openapi(_spec("applicationjson;version=1.0.0"))
+    request = client.prepare("createThing", body={"a": 1})
+    assert json.loads(request.content) == {"a": 1}
+    assert request.headers["content-type"] == "applicationjson;version=1.0.0"
