@@ -75,7 +75,11 @@ def keep(*names: str) -> str:
 
 def build(tmp_path: Path, cells: list[Any], *, before: list[Any] | None = None) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     made = []
     for cell in [*(before or []), c(DATA), c(INTEGRATION), c(SETUP), *cells]:
         if cell[0] == "markdown":
@@ -226,7 +230,8 @@ BYPASSES: list[tuple[str, list[Any], int, int]] = [
      3, 1),
     ("comment stripe", [c('# old key sk_live_abcdefghij0123456789\nx = 1' + keep("x"))], 3, 1),
     ("comment url creds", [c(f'# https://ada:{PW}@api.example.com\nx = 1' + keep("x"))], 3, 1),
-    ("docstring bearer", [c(f'def f():\n    """Call with Bearer {T}."""\n    return 1' + keep("f"))],
+    ("docstring bearer", [c(f'def f():\n    """Call with Bearer {T}."""\n    return 1'
+                          + keep("f"))],
      3, 2),
     ("docstring password", [c(f'def f():\n    """Log in.\n\n    password={PW}\n    """\n'
                               "    return 1" + keep("f"))], 3, 4),
@@ -320,9 +325,7 @@ LOOKALIKES: list[tuple[str, list[Any]]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("label", "cells", "cell", "line"), BYPASSES, ids=[b[0] for b in BYPASSES]
-)
+@pytest.mark.parametrize(("label", "cells", "cell", "line"), BYPASSES, ids=[b[0] for b in BYPASSES])
 def test_bypass_is_refused(
     tmp_path: Path, label: str, cells: list[Any], cell: int, line: int
 ) -> None:
