@@ -31,12 +31,23 @@ literal (cell and line): that is the line to change.
 from __future__ import annotations
 
 import ast
-import base64
-import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from apinotebook.export._flow_values import (
+    UNKNOWN_STR,
+    Func,
+    Map,
+    Seq,
+    Str,
+    Val,
+    as_str,
+    b64,
+    b64decode,
+    method,
+    percent,
+)
 from apinotebook.export._notebook import CodeCell, Stmt, callee
 from apinotebook.export._secret_spans import (
     UNKNOWN,
@@ -63,60 +74,15 @@ CREDENTIAL_ARGS: dict[str, tuple[int, str]] = {
     "OAuth2ClientCredentials": (2, "client_secret"),
     "WsseUsernameToken": (1, "password"),
     "UsernameToken": (1, "password"),
+    "HTTPBasicAuth": (1, "password"),
+    "HTTPDigestAuth": (1, "password"),
 }
+_B64DECODE = frozenset({"b64decode", "standard_b64decode", "urlsafe_b64decode", "decodebytes"})
+#: how deep calls of the notebook's own functions are followed
+_DEPTH = 4
 _DEFAULTS = {"from_env": (1, "default"), "getenv": (1, "default"), "setdefault": (1, "default")}
 _B64 = frozenset({"b64encode", "standard_b64encode", "urlsafe_b64encode", "encodebytes"})
 _CURL = frozenset({"from_curl", "parse_curl"})
-_SAME_LENGTH = frozenset({"lower", "upper", "title", "swapcase", "capitalize"})
-_IDENTITY = frozenset({"encode", "decode", "copy", "str", "bytes"})
-_PERCENT = re.compile(
-    r"%(?:\((\w+)\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?([diouxXeEfFgGcrsa%])"
-)
-_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
-
-Src = tuple[int, int]  # (origin index, offset in the origin's text); (-1, 0): unknown
-_NOWHERE: Src = (-1, 0)
-
-
-@dataclass(frozen=True)
-class Str:
-    """A string known character by character; ``src[i]`` says where ``text[i]`` came from."""
-
-    text: str
-    src: tuple[Src, ...]
-
-    def __add__(self, other: Str) -> Str:
-        return Str(self.text + other.text, self.src + other.src)
-
-    def __getitem__(self, item: slice) -> Str:
-        return Str(self.text[item], self.src[item])
-
-    @property
-    def known(self) -> bool:
-        """Whether every character is known."""
-        return UNKNOWN not in self.text
-
-
-@dataclass
-class Seq:
-    """A list or tuple whose items are followed."""
-
-    items: list[Val]
-
-
-@dataclass
-class Map:
-    """A dict with string keys whose values are followed."""
-
-    items: dict[str, Val] = field(default_factory=dict)
-
-
-Val = Str | Seq | Map | None
-_UNKNOWN_STR = Str(UNKNOWN, (_NOWHERE,))
-
-
-def _as_str(value: Val) -> Str:
-    return value if isinstance(value, Str) else _UNKNOWN_STR
 
 
 @dataclass(frozen=True)
@@ -148,6 +114,9 @@ class _Analyzer:
         self.cell: CodeCell | None = None
         self.stmt: Stmt | None = None
         self.final = False
+        self.active: list[Func] = []  # functions being run for a call, innermost last
+        self.returns: list[list[Val]] = []
+        self.sink_at: tuple[int, int] | None = None  # the call that runs a function body
         self.deferred: list[tuple[CodeCell, Stmt, list[ast.stmt], dict[str, Val]]] = []
 
     # -- values ------------------------------------------------------------------------------
@@ -172,14 +141,17 @@ class _Analyzer:
             offset = min(s[1] for s in srcs if s[0] == index)
             secret = value.text[span.start : span.end].replace(UNKNOWN, "")
             line = _line(origin, offset, secret)
+            sink_cell = self.cell.index
             sink_line = getattr(sink, "lineno", self.stmt.node.lineno) + self.cell.offset
             if self.cell.magic:
                 sink_line = line if origin.cell is self.cell else 1
-            key = (origin.cell.index, line, self.cell.index, sink_line)
+            if self.sink_at is not None:
+                sink_cell, sink_line = self.sink_at
+            key = (origin.cell.index, line, sink_cell, sink_line)
             if key not in self.flows:
                 self.flows[key] = Flow(
                     origin.cell.index, line, span.reason, secret,
-                    self.cell.index, sink_line, self.exported(self.stmt),
+                    sink_cell, sink_line, self.exported(self.stmt),
                 )  # fmt: skip
 
     def credential(self, value: Val, what: str, sink: ast.AST) -> None:
@@ -201,11 +173,11 @@ class _Analyzer:
             self.flag(value, spans, sink)
         elif isinstance(value, Seq) and strength is not None:
             # ("user", "password") under a credential name, or a list of credentials
-            items = value.items[1:] if len(value.items) == 2 else value.items
-            for item in items:
+            pair = len(value.items) == 2
+            for item in value.items[1:] if pair else value.items:
                 if isinstance(item, Str):
-                    spans = credential_spans(item.text, repr(name), weak=strength == "weak")
-                    self.flag(item, spans, sink)
+                    weak = not pair  # the password of a pair counts like a strong name
+                    self.flag(item, credential_spans(item.text, repr(name), weak=weak), sink)
 
     def used(self, value: Val, sink: ast.AST) -> None:
         if isinstance(value, Str):
@@ -240,12 +212,11 @@ class _Analyzer:
             value = self.eval(node.value, env)
             current = self.eval(node.target, env) if isinstance(node.target, ast.Name) else None
             added = isinstance(node.op, ast.Add) and isinstance(current, Str)
-            self.bind(node.target, _as_str(current) + _as_str(value) if added else None, env)
+            self.bind(node.target, as_str(current) + as_str(value) if added else None, env)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             for decorator in node.decorator_list:
                 self.eval(decorator, env)
-            self.function(node.args, node.body, env)
-            env[node.name] = None
+            env[node.name] = self.function(node.args, node.body, env)
         elif isinstance(node, ast.ClassDef):
             for expr in [*node.bases, *node.decorator_list]:
                 self.eval(expr, env)
@@ -256,7 +227,10 @@ class _Analyzer:
                 text = self.literal(node.value.value, node.value.lineno)
                 self.flag(text, text_spans(text.text), node)
         elif isinstance(node, ast.Return | ast.Expr) and node.value is not None:
-            self.used(self.eval(node.value, env), node)
+            value = self.eval(node.value, env)
+            self.used(value, node)
+            if isinstance(node, ast.Return) and self.returns:
+                self.returns[-1].append(value)
         elif isinstance(node, ast.For | ast.AsyncFor):
             self.eval(node.iter, env)
             self.bind(node.target, None, env)
@@ -285,7 +259,7 @@ class _Analyzer:
                 elif isinstance(child, ast.stmt):
                     self.exec(child, env)
 
-    def function(self, args: ast.arguments, body: list[ast.stmt], env: dict[str, Val]) -> None:
+    def function(self, args: ast.arguments, body: list[ast.stmt], env: dict[str, Val]) -> Func:
         params: dict[str, Val] = {}
         positional = args.posonlyargs + args.args
         defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
@@ -301,8 +275,32 @@ class _Analyzer:
             if extra is not None:
                 params[extra.arg] = None
         self.block(body, {**env, **params})
-        if not self.final and self.cell is not None and self.stmt is not None:
+        if not self.final and not self.active and self.cell is not None and self.stmt is not None:
             self.deferred.append((self.cell, self.stmt, body, params))
+        return Func(args, body, params)
+
+    def run_call(self, func: Func, node: ast.Call, args: list[Val], kwargs: dict[str, Val],
+                 env: dict[str, Val]) -> Val:  # fmt: skip
+        """Run a notebook function's body with the call's arguments; what it returns."""
+        if len(self.active) >= _DEPTH or func in self.active or self.cell is None:
+            return None
+        spec = func.args
+        params = dict(func.defaults)
+        for arg, value in zip(spec.posonlyargs + spec.args, args, strict=False):
+            params[arg.arg] = value
+        named = {a.arg for a in spec.args + spec.kwonlyargs}
+        params.update({k: v for k, v in kwargs.items() if k in named})
+        outer = self.sink_at
+        self.sink_at = outer or (self.cell.index, node.lineno + self.cell.offset)
+        self.active.append(func)
+        self.returns.append([])
+        try:
+            self.block(func.body, {**env, **params})
+        finally:
+            self.active.pop()
+            returned = self.returns.pop()
+            self.sink_at = outer
+        return next((v for v in returned if v is not None), None)
 
     def bind(self, target: ast.AST, value: Val, env: dict[str, Val]) -> None:
         if isinstance(target, ast.Name):
@@ -355,9 +353,9 @@ class _Analyzer:
             if isinstance(node.op, ast.Add) and isinstance(left, Seq) and isinstance(right, Seq):
                 return Seq(left.items + right.items)
             if isinstance(node.op, ast.Add) and (isinstance(left, Str) or isinstance(right, Str)):
-                return _as_str(left) + _as_str(right)
+                return as_str(left) + as_str(right)
             if isinstance(node.op, ast.Mod) and isinstance(left, Str):
-                return _percent(left, right)
+                return percent(left, right)
             return None
         if isinstance(node, ast.BoolOp):
             values = [self.eval(v, env) for v in node.values]
@@ -382,8 +380,7 @@ class _Analyzer:
         if isinstance(node, ast.Call):
             return self.call(node, env)
         if isinstance(node, ast.Lambda):
-            self.function(node.args, [ast.Return(node.body, lineno=node.lineno)], env)
-            return None
+            return self.function(node.args, [ast.Return(node.body, lineno=node.lineno)], env)
         if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
             inner = dict(env)
             for comp in node.generators:
@@ -418,7 +415,7 @@ class _Analyzer:
             elif isinstance(part, ast.FormattedValue):
                 value = self.eval(part.value, env)
                 plain = part.format_spec is None and part.conversion in (-1, ord("s"))
-                out = out + (_as_str(value) if plain else _UNKNOWN_STR)
+                out = out + (as_str(value) if plain else UNKNOWN_STR)
         return out
 
     def subscript(self, node: ast.Subscript, env: dict[str, Val]) -> Val:
@@ -427,6 +424,10 @@ class _Analyzer:
         if isinstance(base, Map) and isinstance(key, Str) and key.known:
             return base.items.get(key.text)
         index = node.slice
+        if isinstance(base, Str) and isinstance(index, ast.Slice):
+            bounds = [_int(b) for b in (index.lower, index.upper, index.step)]
+            if all(b is not False for b in bounds) and bounds[2] != 0:
+                return base[slice(*bounds)]
         if isinstance(base, Seq) and isinstance(index, ast.Constant):
             if isinstance(index.value, int) and -len(base.items) <= index.value < len(base.items):
                 return base.items[index.value]
@@ -481,10 +482,17 @@ class _Analyzer:
             self.flag(first, curl_spans(first.text), node)
         if name in _B64 and isinstance(first, Str):
             self.flag(first, basic_pair_spans(first.text), node)
-            return _b64(first)
+            return b64(first)
+        if name in _B64DECODE and isinstance(first, Str):
+            return b64decode(first)
+        if name == "setattr" and len(args) == 3 and isinstance(args[1], Str):
+            self.pair(args[1].text, args[2], node)
+        target = env.get(func.id) if isinstance(func, ast.Name) else None
+        if isinstance(target, Func):
+            return self.run_call(target, node, args, kwargs, env)
         # what the call returns, when a string method or a lookup with a literal fallback
         if isinstance(receiver, Str) and not isinstance(func, ast.Name):
-            return _method(receiver, name, args, kwargs)
+            return method(receiver, name, args, kwargs)
         if name in ("str", "bytes", "bytearray") and isinstance(func, ast.Name):
             return first if isinstance(first, Str) else None
         if name == "dict" and isinstance(func, ast.Name):
@@ -502,6 +510,18 @@ class _Analyzer:
         return None
 
 
+def _int(node: ast.expr | None) -> int | None | bool:
+    """A slice bound: ``None``, a literal int, or ``False`` when it is not a literal."""
+    if node is None:
+        return None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _int(node.operand)
+        return -inner if isinstance(inner, int) and not isinstance(inner, bool) else False
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    return False
+
+
 def _line(origin: _Origin, offset: int, secret: str) -> int:
     """The notebook line of a literal's character (a generated cell: where the text is)."""
     cell = origin.cell
@@ -510,95 +530,6 @@ def _line(origin: _Origin, offset: int, secret: str) -> int:
     needle = secret.strip()[:12] or origin.text.strip()[:12]
     lines = cell.cell.source.split("\n")
     return next((n for n, text in enumerate(lines, 1) if needle and needle in text), 1)
-
-
-def _b64(value: Str) -> Str:
-    """``b64encode`` of a known value: the result is known and comes from the same literals."""
-    if not value.known:
-        return _UNKNOWN_STR
-    encoded = base64.b64encode(value.text.encode("utf-8", "replace")).decode()
-    known = [s for s in value.src if s[0] >= 0]
-    index = Counter(s[0] for s in known).most_common(1)[0][0] if known else -1
-    at = min((s[1] for s in known if s[0] == index), default=0)
-    return Str(encoded, tuple((index, at) for _ in encoded))
-
-
-def _fill(fmt: Str, pattern: re.Pattern[str], pick: Callable[[re.Match[str]], Str]) -> Str:
-    out, end = Str("", ()), 0
-    for match in pattern.finditer(fmt.text):
-        out = out + fmt[end : match.start()] + pick(match)
-        end = match.end()
-    return out + fmt[end:]
-
-
-def _percent(fmt: Str, args: Val) -> Str:
-    """``fmt % args`` for ``%s``-style fields (others are unknown)."""
-    values = args.items if isinstance(args, Seq) else [args]
-    position = iter(values)
-
-    def pick(match: re.Match[str]) -> Str:
-        key, kind = match.group(1), match.group(2)
-        if kind == "%":
-            return fmt[match.start() : match.start() + 1]
-        value = args.items.get(key) if isinstance(args, Map) and key else next(position, None)
-        return _as_str(value) if kind == "s" else _UNKNOWN_STR
-
-    return _fill(fmt, _PERCENT, pick)
-
-
-def _format(fmt: Str, args: list[Val], kwargs: dict[str, Val]) -> Str:
-    """``fmt.format(*args, **kwargs)`` for plain fields (with a format spec: unknown)."""
-    position = iter(args)
-
-    def pick(match: re.Match[str]) -> Str:
-        if match.group(1) is None:
-            return fmt[match.start() : match.start() + 1]
-        name, _, spec = match.group(1).partition(":")
-        if spec or "!" in name or "." in name or "[" in name:
-            return _UNKNOWN_STR
-        if name == "":
-            return _as_str(next(position, None))
-        if name.isdigit():
-            return _as_str(args[int(name)] if int(name) < len(args) else None)
-        return _as_str(kwargs.get(name))
-
-    return _fill(fmt, _FIELD, pick)
-
-
-def _split(value: Str, sep: Val) -> Val:
-    if sep is not None and not (isinstance(sep, Str) and sep.known and sep.text):
-        return None
-    if sep is None:
-        return Seq([value[m.start() : m.end()] for m in re.finditer(r"\S+", value.text)])
-    pieces, start = [], 0
-    while (at := value.text.find(sep.text, start)) >= 0:
-        pieces.append(value[start:at])
-        start = at + len(sep.text)
-    pieces.append(value[start:])
-    return Seq(list(pieces))
-
-
-def _method(receiver: Str, name: str, args: list[Val], kwargs: dict[str, Val]) -> Val:
-    """What a string method returns, as far as the characters can be followed."""
-    if name == "format":
-        return _format(receiver, args, kwargs)
-    if name == "join" and args and isinstance(args[0], Seq):
-        out, parts = Str("", ()), [_as_str(v) for v in args[0].items]
-        for i, part in enumerate(parts):
-            out = out + (receiver if i else Str("", ())) + part
-        return out
-    if name in _IDENTITY:
-        return receiver
-    if name in _SAME_LENGTH:
-        return Str(getattr(receiver.text, name)(), receiver.src)
-    if name in ("strip", "lstrip", "rstrip") and not args:
-        text = receiver.text
-        start = len(text) - len(text.lstrip()) if name != "rstrip" else 0
-        end = len(text.rstrip()) if name != "lstrip" else len(text)
-        return receiver[start:end]
-    if name == "split":
-        return _split(receiver, args[0] if args else kwargs.get("sep"))
-    return None
 
 
 def follow(cells: list[CodeCell], exported: Callable[[Stmt], bool]) -> list[Flow]:

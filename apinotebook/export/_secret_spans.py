@@ -147,16 +147,18 @@ def string_spans(text: str) -> list[Span]:
     """Credentials inside a string that the code uses, wherever it goes."""
     out: list[Span] = []
     scheme = _SCHEME.match(text)
-    if scheme and " " not in text[scheme.end() :].strip():
+    rest = text[scheme.end() :].strip() if scheme else ""
+    if scheme and " " not in rest and not re.match(r"\w+=\"", rest):  # not realm="..."
         out += _value(text, scheme.end(), len(text), f"a literal {scheme.group(1).title()} value")
     for match in _USERINFO.finditer(text):
         out += _value(text, match.start(2), match.end(2), "a password in a URL")
     query = "?" in text and not any(c.isspace() for c in text)
     if query or _FORM.match(text):
+        single = not query and "&" not in text  # "k=v" alone: only a credential-shaped value
         for match in _QUERY.finditer(text):
             if secret_strength(match.group(1)) == "strong" and match.group(2):
                 reason = f"a literal {match.group(1)!r} in a query string or form"
-                out += _value(text, match.start(2), match.end(2), reason)
+                out += _value(text, match.start(2), match.end(2), reason, weak=single)
     for match in _PAIR.finditer(text):
         if secret_strength(match.group(1)) == "strong":
             reason = f"a literal {match.group(1)!r} argument or field"
@@ -181,13 +183,16 @@ def text_spans(text: str) -> list[Span]:
             out.append(Span(match.start(2), match.end(2), f"a {match.group(1).title()} credential"))
     for match in _USERINFO.finditer(text):
         out += _value(text, match.start(2), match.end(2), "a password in a URL")
-    for match in _TEXT_PAIR.finditer(text):
-        value = match.group(2).rstrip(".")
-        if secret_strength(match.group(1)) != "strong" or _placeholder(value) or "://" in value:
+    for start in re.finditer(r"\b[A-Za-z_]", text):  # every start: "Notes: password=x" too
+        pair = _TEXT_PAIR.match(text, start.start())
+        if pair is None:
+            continue
+        value = pair.group(2).rstrip(".")
+        if secret_strength(pair.group(1)) != "strong" or _placeholder(value) or "://" in value:
             continue
         if any(c.isdigit() for c in value) and any(c.isalpha() for c in value):
-            reason = f"a literal {match.group(1)!r} in text"
-            out.append(Span(match.start(2), match.start(2) + len(value), reason))
+            reason = f"a literal {pair.group(1)!r} in text"
+            out.append(Span(pair.start(2), pair.start(2) + len(value), reason))
     return out
 
 

@@ -28,12 +28,9 @@ from apinotebook.export._cells import Selection
 from apinotebook.export._dataflow import follow
 from apinotebook.export._notebook import CodeCell, Stmt, where
 from apinotebook.export._secret_spans import text_spans
-from apinotebook.export._secrets_scan import preview, scan_tree
+from apinotebook.export._secrets_scan import ALLOW_MARKER, preview, scan_tree
 
 __all__ = ["ALLOW_MARKER", "check_secrets", "exported", "is_allowed"]
-
-#: a comment that marks a reviewed string on its line as not a secret
-ALLOW_MARKER = "apinotebook: allow-secret"
 ADVICE = (
     "An exported script must not contain secrets: read it from the environment, e.g. "
     "Secret.from_env('CRM_TOKEN') or os.environ['CRM_TOKEN'], or make it a variable of the "

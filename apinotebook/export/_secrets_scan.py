@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 __all__ = [
+    "ALLOW_MARKER",
     "Finding",
     "cookie_problem",
     "is_hash_context",
@@ -58,6 +59,9 @@ __all__ = [
     "scan_header",
     "scan_tree",
 ]
+
+#: a comment that marks a reviewed string on its line as not a secret
+ALLOW_MARKER = "apinotebook: allow-secret"
 
 _STRONG_WORDS = frozenset(
     {
@@ -90,6 +94,7 @@ _STRONG_PAIRS = frozenset(
     }
 )
 _WEAK_WORDS = frozenset({"key", "auth", "sig", "signature"})
+_PAGING = frozenset({"page", "next", "pagination", "continuation", "cursor", "resume", "sync"})
 _ALL_WORDS = _STRONG_WORDS | _WEAK_WORDS | {w for pair in _STRONG_PAIRS for w in pair}
 #: A name ending with one of these says where or what a secret is, not its value.
 _DESCRIPTIVE = frozenset(
@@ -198,10 +203,12 @@ def _words(name: str) -> list[str]:
 def _strength(name: str) -> str | None:
     """``"strong"``, ``"weak"`` or ``None``: how surely ``name`` holds a credential."""
     words = _words(name)
-    if not words or words[-1] in _DESCRIPTIVE:
-        return None
+    if not words or words[-1] in _DESCRIPTIVE or any(c in name.strip() for c in " /"):
+        return None  # a sentence or a path is not a name
     # plurals (api_keys, passwords) hold credentials too
     words = [w[:-1] if w.endswith("s") and w[:-1] in _ALL_WORDS else w for w in words]
+    if any(a in _PAGING and b == "token" for a, b in zip(words, words[1:], strict=False)):
+        return None  # next_page_token, pagination_token: a cursor, not a credential
     if any(w in _STRONG_WORDS for w in words):
         return "strong"
     if any(pair in _STRONG_PAIRS for pair in zip(words, words[1:], strict=False)):
@@ -345,7 +352,9 @@ def _literal_problem(value: str) -> str | None:
     scheme = _SCHEME_VALUE.match(value)
     if scheme:
         credential = scheme.group(2).strip()
-        if not is_placeholder(credential) and len(credential) >= 4 and " " not in credential:
+        challenge = re.match(r'\w+="', credential)  # WWW-Authenticate: Bearer realm="api"
+        real = not is_placeholder(credential) and not challenge
+        if real and len(credential) >= 4 and " " not in credential:
             return f"a literal {scheme.group(1).title()} credential"
     if looks_like_token(value):
         return "a literal that looks like an API token or key"

@@ -50,6 +50,7 @@ import httpx
 
 from apinotebook import ApiKey, Basic, Bearer, OAuth2ClientCredentials, RestClient, Secret
 from apinotebook.soap import WsseUsernameToken
+from requests.auth import HTTPBasicAuth
 
 crm = RestClient("http://localhost:8000")
 ROWS.extend([crm])"""
@@ -256,6 +257,49 @@ BYPASSES: list[tuple[str, list[Any], int, int]] = [
                              c("ROWS.extend([me])")], 3, 3),
     ("%%graphql apiKey:", [c(f'%%graphql crm --out me\n{{ me(apiKey: "{T}") {{ id }} }}'),
                            c("ROWS.extend([me])")], 3, 2),
+    # -- the notebook's own functions, decoding, odd shapes -------------------------------------
+    ("helper argument", [c(f'def make(x):\n    return Bearer(x)\n\n\nauth = make("{T}")'
+                           + keep("auth"))], 3, 5),
+    ("helper returns a literal", [c(f'def token():\n    return "{T}"\n\n\n'
+                                    "auth = Bearer(token())" + keep("auth"))], 3, 2),
+    ("helper across cells", [c('def headers(x):\n    return {"Authorization": "Bearer " + x}'),
+                             c(f'H = headers("{T}")' + keep("H"))], 4, 1),
+    ("reversed slice", [c('t = "hgfe4321dcba"[::-1]\nauth = Bearer(t)' + keep("auth"))], 3, 1),
+    ("b64decode", [c('t = base64.b64decode("YWJjZDEyMzRlZmdo").decode()\nauth = Bearer(t)'
+                     + keep("auth"))], 3, 1),
+    ("setattr", [c(f'v = "{T}"\nsetattr(crm, "token", v)' + keep("crm"))], 3, 1),
+    ("requests HTTPBasicAuth", [c(f'p = "{PW}"\na = HTTPBasicAuth("ada", p)' + keep("a"))], 3, 1),
+    ("auth tuple var", [c(f'p = "{PW}"\nc2 = httpx.Client(auth=("ada", p))' + keep("c2"))], 3, 1),
+    ("class attribute", [c(f'v = "{T}"\n\n\nclass Cfg:\n    token = v' + keep("Cfg"))], 3, 1),
+    ("percent mapping", [c(f't = "{T}"\nH = {{"Authorization": "Bearer %(t)s" % {{"t": t}}}}'
+                           + keep("H"))], 3, 1),
+    ("headers.update kwargs", [c(f't = "{T}"\ncrm.headers.update(Authorization="Bearer " + t)')],
+     3, 1),
+    ("dict spread", [c(f't = "{T}"\nH = {{**{{"Accept": "x"}}, "Authorization": "Bearer " + t}}'
+                       + keep("H"))], 3, 1),
+    ("dict.get fallback", [c(f'CFG = {{}}\nt = CFG.get("tok", "{T}")\nauth = Bearer(t)'
+                             + keep("auth"))], 3, 2),
+    ("environ.get secret default var", [c(f'v = "{T}"\nt = os.environ.get("CRM_TOKEN", v)'
+                                          + keep("t"))], 3, 1),
+    ("%%rest template to a literal", [c(f'tok = "{T}"'),
+                                      c("%%rest crm --out me\nGET /me\n"
+                                        "Authorization: Bearer {{tok}}"),
+                                      c("ROWS.extend([me])")], 3, 1),
+    ("%%soap template to a literal", [c(f'pw = "{PW}"\nbilling = crm'),
+                                      c('%%soap billing Login --out me\nusername: ada\n'
+                                        'password: "{{pw}}"'), c("ROWS.extend([me])")], 3, 1),
+    ("from_curl f-string", [c(f't = "{T}"\nc2 = RestClient.from_curl(f"curl -H '
+                              "'Authorization: Bearer {t}' https://x.io\")" + keep("c2"))], 3, 1),
+    ("from_curl cookie", [c(f"c2 = RestClient.from_curl(\"curl -b 'session={T}' https://x.io\")"
+                            + keep("c2"))], 3, 1),
+    ("client headers", [c(f'k = "{T}"\nc2 = RestClient("https://x.io", headers={{"X-API-Key": k}})'
+                          + keep("c2"))], 3, 1),
+    ("client url userinfo", [c(f'p = "{PW}"\nc2 = RestClient("https://ada:" + p + "@x.io")'
+                               + keep("c2"))], 3, 1),
+    ("token assembled", [c('K = "sk_live_" + "abcdefghij0123456789"' + keep("K"))], 3, 1),
+    ("class docstring", [c(f'class Cfg:\n    """Notes: password={PW}"""\n\n    timeout = 5'
+                           + keep("Cfg"))], 3, 2),
+    ("markdown password", [m(f"### password: {PW}x"), c("x = 1" + keep("x"))], 3, 1),
     # -- high entropy ---------------------------------------------------------------------------
     ("high entropy 24", [c(f'SEED = "{RANDOM}"' + keep("SEED"))], 3, 1),
     ("base64url 40", [c(f'X = "{URLSAFE}"' + keep("X"))], 3, 1),
@@ -320,6 +364,16 @@ LOOKALIKES: list[tuple[str, list[Any]]] = [
                            + keep("H"))]),
     ("weak key name", [c('key = "email"\nsort_key = "updated_at"' + keep("key", "sort_key"))]),
     ("no-export cell", [c(f't = "{T}"\nBearer(t)', "no-export")]),
+    ("helper with env", [c('def make(x):\n    return Bearer(x)\n\n\n'
+                           'auth = make(os.environ["T"])' + keep("auth"))]),
+    ("challenge", [c('CHALLENGE = \'Bearer realm="api"\'' + keep("CHALLENGE"))]),
+    ("form template", [c('BODY = "grant_type=client_credentials&client_secret={secret}"'
+                         + keep("BODY"))]),
+    ("paging token", [c('NEXT_PAGE_TOKEN = "pageToken"\nr = crm.get("/x", params={"next_page_token"'
+                        ': "abc123def456"})' + keep("NEXT_PAGE_TOKEN", "r"))]),
+    ("sentence key", [c('REASONS = {"credentials stay with you": "self-hosted"}'
+                        + keep("REASONS"))]),
+    ("flag string", [c('ARG = "secret=True"' + keep("ARG"))]),
     ("query without secret", [c('r = crm.get("/contacts?limit=100&cursor=abc&key_field=email")'
                                 + keep("r"))]),
 ]  # fmt: skip
@@ -368,6 +422,32 @@ def test_the_message_says_where_it_is_used_and_what_to_do(tmp_path: Path) -> Non
     message = str(info.value)
     assert "cell 4, line 1" in message and "Bearer()" in message, message
     assert "parameters cell" in message, message
+
+
+def test_a_bare_string_that_is_dropped_is_only_a_warning(tmp_path: Path) -> None:
+    nb = build(tmp_path, [c(f'"""Notes: password={PW}"""\nx = 1' + keep("x"))])
+    result = export_notebook(nb, tmp_path / "out.py", format=False)
+    assert PW not in result.path.read_text()
+    assert any("cell 3, line 1 (not exported)" in w for w in result.warnings), result.warnings
+    assert not any(PW in w for w in result.warnings)
+
+
+def test_the_marker_in_a_magic_cell_allows_the_cell(tmp_path: Path) -> None:
+    magic = "%%rest crm --out me\n# apinotebook: allow-secret (a public demo key)\n"
+    nb = build(tmp_path, [c(magic + "GET /contacts?api_key=demo1234"), c("ROWS.extend([me])")])
+    assert "demo1234" in export_notebook(nb, tmp_path / "out.py", format=False).path.read_text()
+
+
+def test_the_marker_on_the_line_that_uses_it(tmp_path: Path) -> None:
+    nb = build(tmp_path, [c(f't = "{T}"'), c("auth = Bearer(t)  # apinotebook: allow-secret"
+                                               + keep("auth"))])  # fmt: skip
+    export_notebook(nb, tmp_path / "out.py", format=False)
+
+
+def test_a_parameter_with_the_marker(tmp_path: Path) -> None:
+    nb = build(tmp_path, [P(f'API_TOKEN = "{T}"  # apinotebook: allow-secret'),
+                          c("ROWS.extend([API_TOKEN])")])  # fmt: skip
+    export_notebook(nb, tmp_path / "out.py", format=False)
 
 
 def test_a_flow_in_dropped_code_is_only_a_warning(tmp_path: Path) -> None:
