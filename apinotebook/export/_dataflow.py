@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from apinotebook.export._flow_values import (
+    MAX_CHARS,
     UNKNOWN_STR,
     Func,
     Map,
@@ -123,6 +124,8 @@ class _Analyzer:
 
     def literal(self, text: str, line: int) -> Str:
         assert self.cell is not None  # noqa: S101 - set by run() before any statement
+        if len(text) > MAX_CHARS:  # not followed (scan_tree still reads it in place)
+            return UNKNOWN_STR
         text = text.replace(UNKNOWN, "\ufffd")
         index = len(self.origins)
         self.origins.append(_Origin(self.cell, line, text))

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from apinotebook.export._secret_spans import UNKNOWN
 
 __all__ = [
-    "UNKNOWN_STR", "Func", "Map", "Seq", "Src", "Str", "Val", "as_str", "b64", "b64decode",
-    "method", "percent",
+    "MAX_CHARS", "UNKNOWN_STR", "Func", "Map", "Seq", "Src", "Str", "Val", "as_str", "b64",
+    "b64decode", "method", "percent",
 ]  # fmt: skip
 
 _SAME_LENGTH = frozenset({"lower", "upper", "title", "swapcase", "capitalize"})
@@ -32,6 +32,10 @@ _PERCENT = re.compile(
     r"%(?:\((\w+)\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?([diouxXeEfFgGcrsa%])"
 )
 _FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+#: longer strings (and joins of more pieces) are not followed: the scan stays fast
+MAX_CHARS = 10_000
+MAX_PIECES = 1_000
 
 Src = tuple[int, int]  # (origin index, offset in the origin's text); (-1, 0): unknown
 _NOWHERE: Src = (-1, 0)
@@ -45,6 +49,8 @@ class Str:
     src: tuple[Src, ...]
 
     def __add__(self, other: Str) -> Str:
+        if len(self.text) + len(other.text) > MAX_CHARS:
+            return UNKNOWN_STR
         return Str(self.text + other.text, self.src + other.src)
 
     def __getitem__(self, item: slice) -> Str:
@@ -163,8 +169,11 @@ def _split(value: Str, sep: Val) -> Val:
         return None
     if sep is None:
         return Seq([value[m.start() : m.end()] for m in re.finditer(r"\S+", value.text)])
-    pieces, start = [], 0
+    pieces: list[Val] = []
+    start = 0
     while (at := value.text.find(sep.text, start)) >= 0:
+        if len(pieces) >= MAX_PIECES:
+            return None
         pieces.append(value[start:at])
         start = at + len(sep.text)
     pieces.append(value[start:])
@@ -176,10 +185,16 @@ def method(receiver: Str, name: str, args: list[Val], kwargs: dict[str, Val]) ->
     if name == "format":
         return _format(receiver, args, kwargs)
     if name == "join" and args and isinstance(args[0], Seq):
-        out, parts = Str("", ()), [as_str(v) for v in args[0].items]
-        for i, part in enumerate(parts):
-            out = out + (receiver if i else Str("", ())) + part
-        return out
+        if len(args[0].items) > MAX_PIECES:
+            return UNKNOWN_STR
+        texts: list[str] = []
+        srcs: list[Src] = []
+        for i, part in enumerate(as_str(v) for v in args[0].items):
+            for piece in (receiver, part) if i else (part,):
+                texts.append(piece.text)
+                srcs.extend(piece.src)
+        text = "".join(texts)
+        return Str(text, tuple(srcs)) if len(text) <= MAX_CHARS else UNKNOWN_STR
     if name in _IDENTITY:
         return receiver
     if name in _SAME_LENGTH:

@@ -176,7 +176,7 @@ def text_spans(text: str) -> list[Span]:
     for match in _WORDS.finditer(text):
         word = match.group().strip(".:")
         if "://" not in word and looks_like_token(word):
-            out.append(Span(match.start(), match.end(), "a token-shaped string in text"))
+            out.append(Span(match.start(), match.end(), "a token-shaped string"))
     for match in _TEXT_SCHEME.finditer(text):
         value = match.group(2)
         if any(c.isdigit() for c in value) and not _placeholder(value):
@@ -191,7 +191,7 @@ def text_spans(text: str) -> list[Span]:
         if secret_strength(pair.group(1)) != "strong" or _placeholder(value) or "://" in value:
             continue
         if any(c.isdigit() for c in value) and any(c.isalpha() for c in value):
-            reason = f"a literal {pair.group(1)!r} in text"
+            reason = f"a literal {pair.group(1)!r}"
             out.append(Span(pair.start(2), pair.start(2) + len(value), reason))
     return out
 
