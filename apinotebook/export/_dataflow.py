@@ -118,6 +118,9 @@ class _Analyzer:
         self.active: list[Func] = []  # functions being run for a call, innermost last
         self.returns: list[list[Val]] = []
         self.sink_at: tuple[int, int] | None = None  # the call that runs a function body
+        self.module: dict[str, Val] = {}
+        self.globals: list[set[str]] = [set()]  # names declared global, per running body
+        self.owner: Map | None = None  # the class whose body is running (for ``self``)
         self.deferred: list[tuple[CodeCell, Stmt, list[ast.stmt], dict[str, Val]]] = []
 
     # -- values ------------------------------------------------------------------------------
@@ -189,7 +192,7 @@ class _Analyzer:
     # -- statements --------------------------------------------------------------------------
 
     def run(self, cells: list[CodeCell]) -> list[Flow]:
-        env: dict[str, Val] = {}
+        env = self.module
         for cell in cells:
             for stmt in cell.stmts:
                 self.cell, self.stmt = cell, stmt
@@ -197,12 +200,22 @@ class _Analyzer:
         self.final = True
         for cell, stmt, body, params in self.deferred:
             self.cell, self.stmt = cell, stmt
-            self.block(body, {**env, **params})
+            self.body(body, {**env, **params})
         return list(self.flows.values())
 
     def block(self, body: list[ast.stmt], env: dict[str, Val]) -> None:
         for node in body:
             self.exec(node, env)
+
+    def body(self, body: list[ast.stmt], env: dict[str, Val]) -> None:
+        """A function body: its own ``global`` declarations, no enclosing class."""
+        owner, self.owner = self.owner, None
+        self.globals.append(set())
+        try:
+            self.block(body, env)
+        finally:
+            self.globals.pop()
+            self.owner = owner
 
     def exec(self, node: ast.stmt, env: dict[str, Val]) -> None:  # noqa: C901 - one dispatch
         if isinstance(node, ast.Assign):
@@ -223,8 +236,17 @@ class _Analyzer:
         elif isinstance(node, ast.ClassDef):
             for expr in [*node.bases, *node.decorator_list]:
                 self.eval(expr, env)
-            self.block(node.body, dict(env))
-            env[node.name] = None
+            namespace, inner = Map(attrs=True), dict(env)
+            owner, self.owner = self.owner, namespace
+            try:
+                for member in node.body:  # class attributes, visible as self.x in methods
+                    self.exec(member, inner)
+                    namespace.items.update({k: v for k, v in inner.items() if env.get(k) is not v})
+            finally:
+                self.owner = owner
+            env[node.name] = namespace
+        elif isinstance(node, ast.Global):
+            self.globals[-1].update(node.names)
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             if isinstance(node.value.value, str):  # a docstring or a bare string: free text
                 text = self.literal(node.value.value, node.value.lineno)
@@ -235,9 +257,12 @@ class _Analyzer:
             if isinstance(node, ast.Return) and self.returns:
                 self.returns[-1].append(value)
         elif isinstance(node, ast.For | ast.AsyncFor):
-            self.eval(node.iter, env)
-            self.bind(node.target, None, env)
-            self.block(node.body + node.orelse, env)
+            iterable = self.eval(node.iter, env)
+            items = iterable.items[:8] if isinstance(iterable, Seq) and iterable.items else [None]
+            for each in items:  # a literal list: each item once
+                self.bind(node.target, each, env)
+                self.block(node.body, env)
+            self.block(node.orelse, env)
         elif isinstance(node, ast.While | ast.If):
             self.eval(node.test, env)
             self.block(node.body + node.orelse, env)
@@ -277,7 +302,9 @@ class _Analyzer:
         for extra in (args.vararg, args.kwarg):
             if extra is not None:
                 params[extra.arg] = None
-        self.block(body, {**env, **params})
+        if self.owner is not None and positional:  # a method: self is the class namespace
+            params[positional[0].arg] = self.owner
+        self.body(body, {**env, **params})
         if not self.final and not self.active and self.cell is not None and self.stmt is not None:
             self.deferred.append((self.cell, self.stmt, body, params))
         return Func(args, body, params)
@@ -298,7 +325,7 @@ class _Analyzer:
         self.active.append(func)
         self.returns.append([])
         try:
-            self.block(func.body, {**env, **params})
+            self.body(func.body, {**env, **params})
         finally:
             self.active.pop()
             returned = self.returns.pop()
@@ -308,11 +335,15 @@ class _Analyzer:
     def bind(self, target: ast.AST, value: Val, env: dict[str, Val]) -> None:
         if isinstance(target, ast.Name):
             env[target.id] = value
+            if target.id in self.globals[-1]:
+                self.module[target.id] = value
             self.pair(target.id, value, target)
             if not (isinstance(value, Str) and is_hash_context(target.id, value.text)):
                 self.used(value, target)
         elif isinstance(target, ast.Attribute):
-            self.eval(target.value, env)
+            base = self.eval(target.value, env)
+            if isinstance(base, Map) and base.attrs:
+                base.items[target.attr] = value
             self.pair(target.attr, value, target)
             self.used(value, target)
         elif isinstance(target, ast.Subscript):
@@ -347,6 +378,9 @@ class _Analyzer:
             return self.fstring(node, env)
         if isinstance(node, ast.Name):
             return env.get(node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.eval(node.value, env)
+            return base.items.get(node.attr) if isinstance(base, Map) and base.attrs else None
         if isinstance(node, ast.NamedExpr):
             value = self.eval(node.value, env)
             self.bind(node.target, value, env)
@@ -493,6 +527,8 @@ class _Analyzer:
         target = env.get(func.id) if isinstance(func, ast.Name) else None
         if isinstance(target, Func):
             return self.run_call(target, node, args, kwargs, env)
+        if isinstance(target, Map) and target.attrs:  # an instance: its class namespace
+            return target
         # what the call returns, when a string method or a lookup with a literal fallback
         if isinstance(receiver, Str) and not isinstance(func, ast.Name):
             return method(receiver, name, args, kwargs)

@@ -71,9 +71,10 @@ class Seq:
 
 @dataclass
 class Map:
-    """A dict with string keys whose values are followed."""
+    """A dict with string keys whose values are followed (``attrs``: a class namespace)."""
 
     items: dict[str, Val] = field(default_factory=dict)
+    attrs: bool = False
 
 
 @dataclass(eq=False)
@@ -206,4 +207,7 @@ def method(receiver: Str, name: str, args: list[Val], kwargs: dict[str, Val]) ->
         return receiver[start:end]
     if name == "split":
         return _split(receiver, args[0] if args else kwargs.get("sep"))
+    if name == "replace" and len(args) == 2:
+        pieces = _split(receiver, args[0])
+        return method(as_str(args[1]), "join", [pieces], {}) if pieces else None
     return None

@@ -300,6 +300,43 @@ BYPASSES: list[tuple[str, list[Any], int, int]] = [
     ("class docstring", [c(f'class Cfg:\n    """Notes: password={PW}"""\n\n    timeout = 5'
                            + keep("Cfg"))], 3, 2),
     ("markdown password", [m(f"### password: {PW}x"), c("x = 1" + keep("x"))], 3, 1),
+    # -- more variations -----------------------------------------------------------------------
+    ("None or literal", [c(f'TOKEN = None\nTOKEN = TOKEN or "{T}"' + keep("TOKEN"))], 3, 2),
+    ("Bearer(token=var)", [c(f't = "{T}"\nauth = Bearer(token=t)' + keep("auth"))], 3, 1),
+    ("parameter into a header", [P('MAIL = "k5521aa"'), c('H = {"X-API-Key": MAIL}' + keep("H"))],
+     3, 1),
+    ("for over a literal list", [c(f'for t in ["{T}"]:\n    auth = Bearer(t)' + keep("auth"))],
+     3, 1),
+    ("nested dict", [c(f'CFG = {{"crm": {{"u": "x"}}, "mail": {{"k": "{T}"}}}}\n'
+                       'auth = ApiKey(CFG["mail"]["k"])' + keep("auth"))], 3, 1),
+    ("instance attribute", [c(f'class C:\n    def __init__(self):\n        self.t = "{T}"\n\n'
+                              "    def auth(self):\n        return Bearer(self.t)\n\n\nx = C()"
+                              + keep("x"))], 3, 3),
+    ("class attribute lookup", [c(f'class C:\n    tok = "{T}"\n\n\nauth = Bearer(C.tok)'
+                                  + keep("auth"))], 3, 2),
+    ("global in a function", [c(f'def setup():\n    global TOK\n    TOK = "{T}"\n\n\n'
+                                "setup()\nauth = Bearer(TOK)" + keep("auth"))], 3, 3),
+    ("str() wrapper", [c(f'auth = Bearer(str("{T}"))' + keep("auth"))], 3, 1),
+    ("upper", [c(f't = "{T}".upper()\nauth = Bearer(t)' + keep("auth"))], 3, 1),
+    ("strip", [c(f't = "  {T}  ".strip()\nauth = Bearer(t)' + keep("auth"))], 3, 1),
+    ("replace", [c(f't = "{T}-x".replace("-x", "")\nauth = Bearer(t)' + keep("auth"))], 3, 1),
+    ("json.dumps body", [c(f'import json\npw = "{PW}"\nbody = json.dumps({{"password": pw}})'
+                           + keep("body"))], 3, 2),
+    ("urlencode", [c('from urllib.parse import urlencode\nk = "abcd1234"\n'
+                     'q = urlencode({"api_key": k})' + keep("q"))], 3, 2),
+    ("httpx header list", [c(f't = "{T}"\nc2 = httpx.Client(headers=[("Authorization", '
+                             'f"Bearer {t}")])' + keep("c2"))], 3, 1),
+    ("%%graphql template to a literal", [c(f'pw = "{PW}"'),
+                                         c('%%graphql crm --out me\nmutation { login(user: "ada", '
+                                           'password: "{{pw}}") { token } }'),
+                                         c("ROWS.extend([me])")], 3, 1),
+    ("%%rest query template to a literal", [c('k = "abcd1234"'),
+                                            c("%%rest crm --out me\nGET /contacts?api_key={{k}}"),
+                                            c("ROWS.extend([me])")], 3, 1),
+    ("comment in a function", [c(f"def f():\n    # api_key: {T}\n    return 1" + keep("f"))],
+     3, 2),
+    ("comment in the source", [c(f'@sync.source(key="id")\ndef more(since):\n'
+                                 f"    # Authorization: Bearer {T}\n    yield from ROWS")], 3, 3),
     # -- high entropy ---------------------------------------------------------------------------
     ("high entropy 24", [c(f'SEED = "{RANDOM}"' + keep("SEED"))], 3, 1),
     ("base64url 40", [c(f'X = "{URLSAFE}"' + keep("X"))], 3, 1),
