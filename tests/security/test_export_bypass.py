@@ -411,6 +411,13 @@ LOOKALIKES: list[tuple[str, list[Any]]] = [
     ("sentence key", [c('REASONS = {"credentials stay with you": "self-hosted"}'
                         + keep("REASONS"))]),
     ("flag string", [c('ARG = "secret=True"' + keep("ARG"))]),
+    ("loop over env names", [c('KEYS = {}\nfor name in ["CRM_TOKEN", "MAIL_API_KEY"]:\n'
+                               '    KEYS[name] = os.environ.get(name, "")' + keep("KEYS"))]),
+    ("class config", [c('class Config:\n    token_url = "https://auth.example.com/token"\n'
+                        '    token = Secret.from_env("T")\n\n\nauth = Bearer(Config.token)'
+                        + keep("auth", "Config"))]),
+    ("replace in a URL", [c('URL = "https://api.example.com/v1/{id}".replace("{id}", "42")'
+                            + keep("URL"))]),
     ("query without secret", [c('r = crm.get("/contacts?limit=100&cursor=abc&key_field=email")'
                                 + keep("r"))]),
 ]  # fmt: skip
