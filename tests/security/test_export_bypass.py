@@ -488,6 +488,18 @@ def test_the_marker_on_the_line_that_uses_it(tmp_path: Path) -> None:
     export_notebook(nb, tmp_path / "out.py", format=False)
 
 
+def test_the_marker_in_markdown_and_the_documented_example(tmp_path: Path) -> None:
+    heading = m("## Test key sk_test_abcdefghij0123456789 <!-- apinotebook: allow-secret -->")
+    cells = [
+        heading,
+        c('DEMO_KEY = "demo-4e1f-public"  # apinotebook: allow-secret' + keep("DEMO_KEY")),
+    ]
+    export_notebook(build(tmp_path, cells), tmp_path / "out.py", format=False)
+    with pytest.raises(LiteralSecretError):
+        export_notebook(build(tmp_path, [c('DEMO_KEY = "demo-4e1f-public"' + keep("DEMO_KEY"))]),
+                        tmp_path / "out2.py", format=False)  # fmt: skip
+
+
 def test_a_parameter_with_the_marker(tmp_path: Path) -> None:
     nb = build(tmp_path, [P(f'API_TOKEN = "{T}"  # apinotebook: allow-secret'),
                           c("ROWS.extend([API_TOKEN])")])  # fmt: skip
