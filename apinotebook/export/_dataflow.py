@@ -79,8 +79,9 @@ CREDENTIAL_ARGS: dict[str, tuple[int, str]] = {
     "HTTPDigestAuth": (1, "password"),
 }
 _B64DECODE = frozenset({"b64decode", "standard_b64decode", "urlsafe_b64decode", "decodebytes"})
-#: how deep calls of the notebook's own functions are followed
+#: how deep calls of the notebook's own functions are followed, and how many in all
 _DEPTH = 4
+_CALLS = 5_000
 _DEFAULTS = {"from_env": (1, "default"), "getenv": (1, "default"), "setdefault": (1, "default")}
 _B64 = frozenset({"b64encode", "standard_b64encode", "urlsafe_b64encode", "encodebytes"})
 _CURL = frozenset({"from_curl", "parse_curl"})
@@ -116,6 +117,7 @@ class _Analyzer:
         self.stmt: Stmt | None = None
         self.final = False
         self.active: list[Func] = []  # functions being run for a call, innermost last
+        self.calls = 0  # function bodies run for calls so far (bounded by _CALLS)
         self.returns: list[list[Val]] = []
         self.sink_at: tuple[int, int] | None = None  # the call that runs a function body
         self.module: dict[str, Val] = {}
@@ -134,14 +136,15 @@ class _Analyzer:
         self.origins.append(_Origin(self.cell, line, text))
         return Str(text, tuple((index, i) for i in range(len(text))))
 
-    def flag(self, value: Str, spans: list[Span], sink: ast.AST) -> None:
+    def flag(self, value: Str, spans: list[Span], sink: ast.AST, *, shape: bool = False) -> None:
+        """Record the literals under ``spans``; ``shape``: found by its shape, not its use."""
         assert self.cell is not None and self.stmt is not None  # noqa: S101
         for span in spans:
             srcs = [s for s in value.src[span.start : span.end] if s[0] >= 0]
             if not srcs:
                 continue
             index = Counter(s[0] for s in srcs).most_common(1)[0][0]
-            if index in self.exempt:
+            if shape and index in self.exempt:  # a digest or id (commit_sha = "9f8...")
                 continue
             origin = self.origins[index]
             offset = min(s[1] for s in srcs if s[0] == index)
@@ -187,7 +190,7 @@ class _Analyzer:
 
     def used(self, value: Val, sink: ast.AST) -> None:
         if isinstance(value, Str):
-            self.flag(value, string_spans(value.text), sink)
+            self.flag(value, string_spans(value.text), sink, shape=True)
 
     # -- statements --------------------------------------------------------------------------
 
@@ -313,6 +316,9 @@ class _Analyzer:
                  env: dict[str, Val]) -> Val:  # fmt: skip
         """Run a notebook function's body with the call's arguments; what it returns."""
         if len(self.active) >= _DEPTH or func in self.active or self.cell is None:
+            return None
+        self.calls += 1
+        if self.calls > _CALLS:
             return None
         spec = func.args
         params = dict(func.defaults)

@@ -316,6 +316,8 @@ BYPASSES: list[tuple[str, list[Any], int, int]] = [
                                   + keep("auth"))], 3, 2),
     ("global in a function", [c(f'def setup():\n    global TOK\n    TOK = "{T}"\n\n\n'
                                 "setup()\nauth = Bearer(TOK)" + keep("auth"))], 3, 3),
+    ("credential under a digest name", [c('sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"\n'
+                                          "auth = Bearer(sha)" + keep("auth"))], 3, 1),
     ("str() wrapper", [c(f'auth = Bearer(str("{T}"))' + keep("auth"))], 3, 1),
     ("upper", [c(f't = "{T}".upper()\nauth = Bearer(t)' + keep("auth"))], 3, 1),
     ("strip", [c(f't = "  {T}  ".strip()\nauth = Bearer(t)' + keep("auth"))], 3, 1),
