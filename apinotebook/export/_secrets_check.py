@@ -50,7 +50,7 @@ class _Found:
 
 def exported(stmt: Stmt) -> bool:
     """Whether the script contains ``stmt`` (parameters become option defaults)."""
-    return stmt.keep or stmt.reason.startswith("parameter")
+    return stmt.keep or stmt.reason.startswith("parameter →")
 
 
 def is_allowed(source: str, line: int, *, magic: bool = False) -> bool:
@@ -132,7 +132,11 @@ def _markdown(selection: Selection) -> list[_Found]:
     """The title (the script's docstring) and the heading above each kept cell."""
     found = []
     cells = selection.notebook.cells
-    kept = {c.index for c in selection.cells if any(s.keep for s in c.stmts)}
+    kept = {  # cells that get a "# -- cell N: <heading>" header (imports go to the top)
+        c.index
+        for c in selection.cells
+        if any(s.keep and not isinstance(s.node, ast.Import | ast.ImportFrom) for s in c.stmts)
+    }
     title_seen = False
     heading: tuple[int, int, str] | None = None
     for cell in cells:
@@ -164,16 +168,14 @@ def check_secrets(selection: Selection) -> None:
     Raises:
         LiteralSecretError: naming the cell and line of the first one.
     """
-    sources = {c.index: (c.source, bool(c.magic)) for c in selection.cells}
+    magics = {c.index for c in selection.cells if c.magic}
     originals = {c.index: c.source for c in selection.notebook.cells}
     found = [
         *_statements(selection), *_flows(selection), *_comments(selection), *_markdown(selection)
     ]  # fmt: skip
 
-    def allowed(cell: int, line: int) -> bool:
-        source, magic = sources.get(cell, (originals.get(cell, ""), False))
-        text = originals.get(cell, source) if magic else source
-        return is_allowed(text, line, magic=magic) or is_allowed(originals.get(cell, ""), line)
+    def allowed(cell: int, line: int) -> bool:  # the notebook's own text, as the user sees it
+        return is_allowed(originals.get(cell, ""), line, magic=cell in magics)
 
     errors: dict[tuple[int, int], _Found] = {}
     for item in sorted(found, key=lambda f: (f.cell, f.line, not f.exported)):

@@ -318,6 +318,7 @@ BYPASSES: list[tuple[str, list[Any], int, int]] = [
                                 "setup()\nauth = Bearer(TOK)" + keep("auth"))], 3, 3),
     ("credential under a digest name", [c('sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"\n'
                                           "auth = Bearer(sha)" + keep("auth"))], 3, 1),
+    ("inside %%time", [c(f'%%time\nt = "{T}"\nauth = Bearer(t)' + keep("auth"))], 3, 2),
     ("str() wrapper", [c(f'auth = Bearer(str("{T}"))' + keep("auth"))], 3, 1),
     ("upper", [c(f't = "{T}".upper()\nauth = Bearer(t)' + keep("auth"))], 3, 1),
     ("strip", [c(f't = "  {T}  ".strip()\nauth = Bearer(t)' + keep("auth"))], 3, 1),
@@ -420,6 +421,8 @@ LOOKALIKES: list[tuple[str, list[Any]]] = [
                         + keep("auth", "Config"))]),
     ("replace in a URL", [c('URL = "https://api.example.com/v1/{id}".replace("{id}", "42")'
                             + keep("URL"))]),
+    ("allow marker in %%time", [c(f'%%time\nt = "{T}"  # apinotebook: allow-secret\n'
+                                  "auth = Bearer(t)" + keep("auth"))]),
     ("query without secret", [c('r = crm.get("/contacts?limit=100&cursor=abc&key_field=email")'
                                 + keep("r"))]),
 ]  # fmt: skip
