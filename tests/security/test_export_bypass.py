@@ -49,6 +49,7 @@ from base64 import b64encode
 import httpx
 
 from apinotebook import ApiKey, Basic, Bearer, OAuth2ClientCredentials, RestClient, Secret
+from apinotebook.auth import OAuth2AuthorizationCode, OAuth2DeviceCode
 from apinotebook.soap import WsseUsernameToken
 from requests.auth import HTTPBasicAuth
 
@@ -319,6 +320,13 @@ BYPASSES: list[tuple[str, list[Any], int, int]] = [
     ("credential under a digest name", [c('sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"\n'
                                           "auth = Bearer(sha)" + keep("auth"))], 3, 1),
     ("inside %%time", [c(f'%%time\nt = "{T}"\nauth = Bearer(t)' + keep("auth"))], 3, 2),
+    ("OAuth2 authorization code", [c(f's = "{T}"\nflow = OAuth2AuthorizationCode(authorization_url='
+                                     '"https://a.example/authorize", token_url="https://a.example/'
+                                     'token", client_id="notebook", client_secret=s)'
+                                     + keep("flow"))], 3, 1),
+    ("OAuth2 device code", [c(f'flow = OAuth2DeviceCode(device_authorization_url="https://a.example/'
+                              'device", token_url="https://a.example/token", client_id="cli", '
+                              f'client_secret="" or "{T}")' + keep("flow"))], 3, 1),
     ("str() wrapper", [c(f'auth = Bearer(str("{T}"))' + keep("auth"))], 3, 1),
     ("upper", [c(f't = "{T}".upper()\nauth = Bearer(t)' + keep("auth"))], 3, 1),
     ("strip", [c(f't = "  {T}  ".strip()\nauth = Bearer(t)' + keep("auth"))], 3, 1),
