@@ -337,12 +337,22 @@ def scan_header(name: str, value: str) -> str | None:
     return _value_problem(name, value) or _literal_problem(value)
 
 
+_SESSION = re.compile(r"(?i)sess|sid|token|auth|jwt|csrf|xsrf|login|remember|secret|key")
+
+
 def cookie_problem(value: str) -> str | None:
-    """Why a literal ``Cookie`` header value leaks a session, if it does."""
+    """Why a literal ``Cookie`` header value leaks a session, if it does.
+
+    A cookie counts when its name says session or credential (``session``,
+    ``sid``, ``auth_token``...) or its value looks like one; ``theme=dark``
+    and ``consent=accepted`` do not.
+    """
     for part in value.split(";"):
         name, _, item = part.strip().partition("=")
         item = item.strip().strip('"')
-        if item and len(item) >= 6 and not is_placeholder(item) and "{" not in item:
+        if len(item) < 6 or is_placeholder(item) or "{" in item:
+            continue
+        if _SESSION.search(name) or _looks_like_credential(item):
             return f"a literal cookie {name.strip()!r}"
     return None
 

@@ -431,6 +431,7 @@ LOOKALIKES: list[tuple[str, list[Any]]] = [
                             + keep("URL"))]),
     ("allow marker in %%time", [c(f'%%time\nt = "{T}"  # apinotebook: allow-secret\n'
                                   "auth = Bearer(t)" + keep("auth"))]),
+    ("consent cookie", [c('H = {"Cookie": "consent=accepted; theme=dark"}' + keep("H"))]),
     ("query without secret", [c('r = crm.get("/contacts?limit=100&cursor=abc&key_field=email")'
                                 + keep("r"))]),
 ]  # fmt: skip
