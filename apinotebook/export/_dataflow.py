@@ -49,7 +49,7 @@ from apinotebook.export._flow_values import (
     method,
     percent,
 )
-from apinotebook.export._notebook import CodeCell, Stmt, callee
+from apinotebook.export._notebook import CodeCell, Stmt
 from apinotebook.export._secret_spans import (
     UNKNOWN,
     Span,
@@ -61,6 +61,7 @@ from apinotebook.export._secret_spans import (
     text_spans,
 )
 from apinotebook.export._secrets_scan import is_hash_context, is_secret_name, secret_strength
+from apinotebook.export._syntax import callee
 
 __all__ = ["Flow", "Map", "Seq", "Str", "follow"]
 
