@@ -49,7 +49,7 @@ from apinotebook.export._notebook import (
     walk_top,
     where,
 )
-from apinotebook.export._secrets_scan import is_placeholder, is_secret_name, preview
+from apinotebook.export._secrets_scan import ALLOW_MARKER, is_placeholder, is_secret_name, preview
 
 __all__ = ["RESERVED_OPTIONS", "Param", "Selection", "Webhook", "select"]
 
@@ -265,11 +265,13 @@ def _param(stmt: Stmt, source_lines: list[str]) -> Param | None:
     end = source_lines[(node.end_lineno or node.lineno) - 1][node.end_col_offset or 0 :]
     help_text = end.strip()[1:].strip() if end.strip().startswith("#") else ""
     secret = is_secret_name(target.id)
-    if secret and isinstance(value, str) and not is_placeholder(value):
+    allowed = ALLOW_MARKER in source_lines[node.lineno - 1]
+    if secret and isinstance(value, str) and not is_placeholder(value) and not allowed:
         raise LiteralSecretError(
             f"{where(stmt.cell, stmt.line)}: the parameter {target.id} holds a literal secret "
             f"({preview(value)}). Leave it empty in the notebook and set the environment "
-            f"variable {target.id.upper()} instead.",
+            f"variable {target.id.upper()} instead (or, if it is not a secret, end the line "
+            f"with '# {ALLOW_MARKER}').",
             cell=stmt.cell,
             line=stmt.line,
         )

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from apinotebook.__about__ import __version__
-from apinotebook._exceptions import ConfigError, ExportError, LiteralSecretError
+from apinotebook._exceptions import ConfigError, ExportError
 from apinotebook.export._cells import Param, Selection, select
 from apinotebook.export._flowgen import add_flow
 from apinotebook.export._notebook import CellReport, CodeCell, Stmt, read_notebook, where
 from apinotebook.export._notebook_only import drop_notebook_only
 from apinotebook.export._pycode import call, py_literal
-from apinotebook.export._secrets_scan import iter_env_names, scan_tree
+from apinotebook.export._secrets_check import check_secrets
+from apinotebook.export._secrets_scan import iter_env_names
 
 __all__ = ["TARGETS", "ExportResult", "Module", "export_notebook", "render"]
 
@@ -339,40 +340,6 @@ def _check_imports(imports: Imports, target: str) -> None:
                 "only apinotebook's core (no Jupyter, widgets or sandbox). Move the code that "
                 "needs it into a cell tagged no-export."
             )
-
-
-def check_secrets(selection: Selection) -> None:
-    """Refuse literal secrets in the kept code; warn about those in dropped code.
-
-    Raises:
-        LiteralSecretError: naming the cell and line of the first one.
-    """
-    findings = []
-    for cell in selection.cells:
-        lines = cell.cell.source.split("\n")
-        for stmt in cell.stmts:
-            for finding in scan_tree(stmt.node):
-                line = finding.line + cell.offset
-                if cell.magic:  # generated code: find the value in the cell's own text
-                    needle = finding.value.strip()[:12]
-                    line = next((n for n, t in enumerate(lines, 1) if needle in t), 1)
-                if stmt.keep:
-                    findings.append((cell.index, line, finding))
-                else:
-                    selection.warnings.append(
-                        f"{where(cell.index, line)} (not exported) holds {finding.describe()}: "
-                        "remove it from the notebook before you share it"
-                    )
-    if findings:
-        index, line, finding = findings[0]
-        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
-        raise LiteralSecretError(
-            f"{where(index, line)}: {finding.describe()}{more}. An exported script must not "
-            "contain secrets: read it from the environment, e.g. Secret.from_env('CRM_TOKEN') "
-            "or os.environ['CRM_TOKEN'], and export again.",
-            cell=index,
-            line=line,
-        )
 
 
 def render(selection: Selection, target: str) -> Module:

@@ -15,8 +15,16 @@ syntax tree (never at the code with regexes) for:
   ``WsseUsernameToken(u, ...)`` and the default of ``Secret.from_env`` /
   ``os.environ.get``;
 - token-looking literals anywhere: well-known prefixes (``sk_live_``,
-  ``ghp_``, ``xoxb-``, ``AKIA``...), JWTs (``eyJ...``), private keys, and long
-  random-looking runs of hex or base64.
+  ``ghp_``, ``xoxb-``, ``AKIA``...), JWTs (``eyJ...``), private keys, long
+  random-looking runs of hex or base64, and shorter (20+) random-looking
+  words mixing upper case, lower case and digits (base64url included);
+- credentials in URLs, absolute or relative (``/contacts?api_key=...``);
+  ``Cookie`` values.
+
+A hex string or UUID held under a name that says it is an identifier or a
+digest (``..._id``, ``sha``, ``sha256``, ``digest``, ``checksum``, ``etag``,
+``commit``...) is not a token. Values that travel (through variables,
+f-strings, ``+``, defaults...) are followed by :mod:`._dataflow`.
 
 False positives are kept low on purpose: names such as ``token_url``,
 ``secret_env`` or ``api_key_header`` describe *where* a secret is, not the
@@ -38,7 +46,12 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 __all__ = [
+    "ALLOW_MARKER",
     "Finding",
+    "cookie_problem",
+    "is_hash_context",
+    "looks_like_credential",
+    "secret_strength",
     "is_placeholder",
     "is_secret_name",
     "looks_like_token",
@@ -46,6 +59,9 @@ __all__ = [
     "scan_header",
     "scan_tree",
 ]
+
+#: a comment that marks a reviewed string on its line as not a secret
+ALLOW_MARKER = "apinotebook: allow-secret"
 
 _STRONG_WORDS = frozenset(
     {
@@ -78,6 +94,8 @@ _STRONG_PAIRS = frozenset(
     }
 )
 _WEAK_WORDS = frozenset({"key", "auth", "sig", "signature"})
+_PAGING = frozenset({"page", "next", "pagination", "continuation", "cursor", "resume", "sync"})
+_ALL_WORDS = _STRONG_WORDS | _WEAK_WORDS | {w for pair in _STRONG_PAIRS for w in pair}
 #: A name ending with one of these says where or what a secret is, not its value.
 _DESCRIPTIVE = frozenset(
     {
@@ -99,7 +117,8 @@ _PLACEHOLDER = re.compile(
         changeme|change[-_ ]?me|change[-_ ]?this|todo|tbd|fixme|none|null|nil|redacted|masked|
         secret|password|passwd|token|api[-_ ]?key|key|bearer|basic|
         your[-_ ].*|my[-_ ].*|insert[-_ ].*|replace[-_ ].*|enter[-_ ].*|put[-_ ].*|
-        example.*|sample.*|dummy.*|fake.*|placeholder.*|test|testing
+        example.*|sample.*|dummy.*|fake.*|placeholder.*|test|testing|
+        \{[A-Za-z0-9_.]*\}|%[sr]
     )$"""
 )
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")
@@ -120,6 +139,14 @@ _KNOWN_TOKENS = re.compile(
     )"""
 )
 _RUN = re.compile(r"[A-Za-z0-9+/]{32,}")
+_WORD = re.compile(r"[A-Za-z0-9_-]{20,}")
+_SEGMENT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_HEX = re.compile(r"^[0-9a-fA-F]{7,128}$")
+#: a name ending with one of these holds an identifier or a digest, not a credential
+_HASH_WORDS = frozenset(
+    {"id", "ids", "uuid", "guid", "sha", "sha1", "sha256", "sha512", "md5", "hash", "digest",
+     "checksum", "etag", "commit", "revision", "rev", "fingerprint"}
+)  # fmt: skip
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 #: callee name -> (position, keyword) of its credential argument
@@ -176,8 +203,12 @@ def _words(name: str) -> list[str]:
 def _strength(name: str) -> str | None:
     """``"strong"``, ``"weak"`` or ``None``: how surely ``name`` holds a credential."""
     words = _words(name)
-    if not words or words[-1] in _DESCRIPTIVE:
-        return None
+    if not words or words[-1] in _DESCRIPTIVE or any(c in name.strip() for c in " /"):
+        return None  # a sentence or a path is not a name
+    # plurals (api_keys, passwords) hold credentials too
+    words = [w[:-1] if w.endswith("s") and w[:-1] in _ALL_WORDS else w for w in words]
+    if any(a in _PAGING and b == "token" for a, b in zip(words, words[1:], strict=False)):
+        return None  # next_page_token, pagination_token: a cursor, not a credential
     if any(w in _STRONG_WORDS for w in words):
         return "strong"
     if any(pair in _STRONG_PAIRS for pair in zip(words, words[1:], strict=False)):
@@ -214,7 +245,22 @@ def _random_run(text: str) -> bool:
             continue
         if _entropy(run) >= 3.0:
             return True
+    for match in _WORD.finditer(text):
+        word = match.group()
+        counts = [sum(f(c) for c in word) for f in (str.isupper, str.islower, str.isdigit)]
+        segments = _SEGMENT.findall(word)
+        if min(counts) < 2 or not segments or _UUID.match(word):
+            continue
+        if sum(map(len, segments)) / len(segments) < 2.5 and _entropy(word) >= 3.5:
+            return True
     return False
+
+
+def is_hash_context(name: str | None, value: str) -> bool:
+    """Whether ``value`` under ``name`` is a hex id or digest (``commit_sha = "9f8..."``)."""
+    words = _words(name or "")
+    text = value.strip()
+    return bool(words) and words[-1] in _HASH_WORDS and bool(_HEX.match(text) or _UUID.match(text))
 
 
 def _url_credentials(value: str) -> str | None:
@@ -222,14 +268,17 @@ def _url_credentials(value: str) -> str | None:
         parts = urlsplit(value)
     except ValueError:
         return None
-    if not parts.scheme or not parts.netloc:
+    relative = not parts.scheme and "?" in value and not any(c.isspace() for c in value)
+    if not (parts.scheme and parts.netloc) and not relative:
         return None
     userinfo = parts.netloc.rpartition("@")[0]
     if ":" in userinfo and not is_placeholder(userinfo.partition(":")[2]):
         return "a password in a URL"
     for name, item in parse_qsl(parts.query, keep_blank_values=True):
+        template = "{" in item or "%" in item or "$" in item
         if _strength(name) == "strong" and not is_placeholder(item) and len(item) >= 4:
-            return f"a literal {name!r} in a URL's query string"
+            if not template:
+                return f"a literal {name!r} in a URL's query string"
     return None
 
 
@@ -243,6 +292,16 @@ def looks_like_token(value: str) -> bool:
     if "://" in text:  # a URL: only its credentials count (see _url_credentials)
         return False
     return _random_run(text)
+
+
+def secret_strength(name: str) -> str | None:
+    """``"strong"``, ``"weak"`` or ``None``: how surely ``name`` holds a credential."""
+    return _strength(name)
+
+
+def looks_like_credential(value: str) -> bool:
+    """For ambiguous names: long, no spaces, letters and digits (or a known token shape)."""
+    return _looks_like_credential(value)
 
 
 def _looks_like_credential(value: str) -> bool:
@@ -278,12 +337,34 @@ def scan_header(name: str, value: str) -> str | None:
     return _value_problem(name, value) or _literal_problem(value)
 
 
+_SESSION = re.compile(r"(?i)sess|sid|token|auth|jwt|csrf|xsrf|login|remember|secret|key")
+
+
+def cookie_problem(value: str) -> str | None:
+    """Why a literal ``Cookie`` header value leaks a session, if it does.
+
+    A cookie counts when its name says session or credential (``session``,
+    ``sid``, ``auth_token``...) or its value looks like one; ``theme=dark``
+    and ``consent=accepted`` do not.
+    """
+    for part in value.split(";"):
+        name, _, item = part.strip().partition("=")
+        item = item.strip().strip('"')
+        if len(item) < 6 or is_placeholder(item) or "{" in item:
+            continue
+        if _SESSION.search(name) or _looks_like_credential(item):
+            return f"a literal cookie {name.strip()!r}"
+    return None
+
+
 def _literal_problem(value: str) -> str | None:
     """Why a string literal is a secret wherever it appears, if it is one."""
     scheme = _SCHEME_VALUE.match(value)
     if scheme:
         credential = scheme.group(2).strip()
-        if not is_placeholder(credential) and len(credential) >= 4 and " " not in credential:
+        challenge = re.match(r'\w+="', credential)  # WWW-Authenticate: Bearer realm="api"
+        real = not is_placeholder(credential) and not challenge
+        if real and len(credential) >= 4 and " " not in credential:
             return f"a literal {scheme.group(1).title()} credential"
     if looks_like_token(value):
         return "a literal that looks like an API token or key"
@@ -332,6 +413,7 @@ class _Scanner(ast.NodeVisitor):
     def __init__(self) -> None:
         self.findings: list[Finding] = []
         self._reported: set[int] = set()
+        self._exempt: set[int] = set()
 
     def report(self, node: ast.AST, reason: str, value: str) -> None:
         if id(node) in self._reported:
@@ -346,7 +428,13 @@ class _Scanner(ast.NodeVisitor):
         if name is None or value_node is None:
             return
         value = _const_str(value_node)
-        if value is not None:
+        if value is not None and is_hash_context(name, value):
+            self._exempt.add(id(value_node))
+        elif value is not None and name.lower() in ("cookie", "set-cookie"):
+            problem = cookie_problem(value)
+            if problem:
+                self.report(value_node, problem, value)
+        elif value is not None:
             problem = _value_problem(name, value)
             if problem:
                 self.report(value_node, problem, value)
@@ -426,7 +514,7 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_Constant(self, node: ast.Constant) -> None:
         value = _const_str(node)
-        if value is not None:
+        if value is not None and id(node) not in self._exempt:
             problem = _literal_problem(value)
             if problem:
                 self.report(node, problem, value)
