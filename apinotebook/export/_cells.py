@@ -37,19 +37,13 @@ from apinotebook.export._notebook import (
     CodeCell,
     Notebook,
     Stmt,
-    bound,
-    callee,
-    const_str,
     edit,
-    kwarg,
-    loads,
     prepare,
     rewrite_sandbox,
-    root_name,
-    walk_top,
     where,
 )
 from apinotebook.export._secrets_scan import ALLOW_MARKER, is_placeholder, is_secret_name, preview
+from apinotebook.export._syntax import bound, callee, const_str, kwarg, loads, root_name, walk_top
 
 __all__ = ["RESERVED_OPTIONS", "Param", "Selection", "Webhook", "select"]
 

@@ -26,8 +26,8 @@ import ast
 import re
 from typing import TYPE_CHECKING, Any
 
-from apinotebook.export._notebook import bound
 from apinotebook.export._pycode import call, py_literal
+from apinotebook.export._syntax import bound
 
 if TYPE_CHECKING:
     from apinotebook.export._script import Module

@@ -24,15 +24,7 @@ from typing import Any, cast
 
 from apinotebook._core.cellsyntax import MagicSyntaxError, parse_cell, to_python
 from apinotebook._exceptions import ExportError
-from apinotebook.export._syntax import (  # noqa: F401 - used beside this module
-    bound,
-    callee,
-    const_str,
-    kwarg,
-    loads,
-    root_name,
-    walk_top,
-)
+from apinotebook.export._syntax import const_str, loads
 
 __all__ = [
     "Cell",
@@ -40,18 +32,11 @@ __all__ = [
     "CodeCell",
     "Notebook",
     "Stmt",
-    "bound",
-    "callee",
     "clean_ipython",
-    "const_str",
     "edit",
-    "kwarg",
-    "loads",
     "prepare",
     "read_notebook",
     "rewrite_sandbox",
-    "root_name",
-    "walk_top",
     "where",
 ]
 

@@ -32,7 +32,8 @@ from apinotebook.export._cells import (
     _unused_imports,
     _warnings,
 )
-from apinotebook.export._notebook import Stmt, bound, root_name, where
+from apinotebook.export._notebook import Stmt, where
+from apinotebook.export._syntax import bound, root_name
 
 __all__ = ["NOTEBOOK_ONLY", "drop_notebook_only"]
 
