@@ -14,6 +14,7 @@ from apinotebook._core.secrets import Secret
 from apinotebook._core.views import show
 from apinotebook._exceptions import (
     AccessDeniedError,
+    AlreadyRunningError,
     ApiNotebookError,
     ConfigError,
     ConnectError,
@@ -78,6 +79,7 @@ __all__ = [
     "Exchange",
     "ExportError",
     "FatalIntegrationError",
+    "AlreadyRunningError",
     "GraphQLClient",
     "GraphQLResponseError",
     "HTTPStatusError",

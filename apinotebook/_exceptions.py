@@ -37,6 +37,7 @@ ApiNotebookError
 │   └── QueryValidationError    a GraphQL query does not match the schema
 ├── IntegrationError            an integration could not run
 │   ├── FatalIntegrationError   the run stopped; no checkpoint advanced
+│   │   └── AlreadyRunningError another run of the integration holds its lease
 │   └── DeliveryError           a destination rejected a batch (retried, then dead-lettered)
 ├── ExportError                 a notebook cannot be exported
 │   └── LiteralSecretError      a cell holds a literal secret; points at cell and line
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from apinotebook._exchange import Exchange
 
 __all__ = [
+    "AlreadyRunningError",
     "ApiNotebookError",
     "ConfigError",
     "ConnectError",
@@ -410,6 +412,13 @@ class IntegrationError(ApiNotebookError):
 
 class FatalIntegrationError(IntegrationError):
     """The run stopped; the checkpoint was not advanced, nothing was lost."""
+
+
+class AlreadyRunningError(FatalIntegrationError):
+    """Another run of the same integration on the same state holds its lease.
+
+    Nothing was read or delivered; exported scripts exit with code 3.
+    """
 
 
 class DeliveryError(IntegrationError):

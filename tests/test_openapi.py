@@ -399,7 +399,7 @@ def test_broken_schema_refs_stay_as_markers() -> None:
         pytest.param("just some words", ["not an existing file, a URL"], id="plain-words"),
         pytest.param(
             {"info": {}, "paths": {}},
-            ["no 'openapi' or 'swagger' key", "'info'"],
+            ["no 'openapi' or 'swagger' key", "not an OpenAPI document"],
             id="no-version-key",
         ),
         pytest.param(

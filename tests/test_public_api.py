@@ -17,7 +17,8 @@ PUBLIC = {
     "TransportError", "ConnectError", "RequestTimeout", "ProtocolError", "ResponseTooLarge",
     "ResponseError", "HTTPStatusError", "DecodeError", "GraphQLResponseError", "SoapFault",
     "SchemaError", "SpecError", "QueryValidationError", "IntegrationError",
-    "FatalIntegrationError", "DeliveryError", "ExportError", "LiteralSecretError",
+    "FatalIntegrationError", "AlreadyRunningError", "DeliveryError", "ExportError",
+    "LiteralSecretError",
     "SandboxError",
     # OAuth 2.0 errors (RFC 6749 section 5.2, RFC 8628 section 3.5)
     "OAuth2Error", "InvalidRequestError", "InvalidClientError", "UnauthorizedClientError",

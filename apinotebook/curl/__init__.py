@@ -10,9 +10,9 @@ The client built from a command is :class:`apinotebook.rest.CurlClient`
 from typing import Any
 
 from apinotebook._core.compat import moved_attribute
-from apinotebook.curl._parse import CurlCommand, parse_curl, to_curl
+from apinotebook.curl._parse import DEFAULT_MAX_FILE_SIZE, CurlCommand, parse_curl, to_curl
 
-__all__ = ["CurlCommand", "parse_curl", "to_curl"]
+__all__ = ["DEFAULT_MAX_FILE_SIZE", "CurlCommand", "parse_curl", "to_curl"]
 
 
 def __getattr__(name: str) -> Any:

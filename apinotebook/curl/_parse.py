@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, quote_plus, urlsplit
 import httpx
 
 from apinotebook._core.curlfmt import format_curl
+from apinotebook._core.files import FileRefused, read_regular_file
 from apinotebook._core.secrets import (
     Secret,
     is_sensitive_name,
@@ -163,24 +164,35 @@ _FLAGS = {
 SUPPORTED_OPTIONS = tuple(sorted({*_VALUE_OPTIONS, *_FLAGS}))
 
 
-def _read_file(name: str, option: str) -> bytes:
+#: The largest file ``-d @file`` (and the like) reads unless ``max_file_size=`` says otherwise.
+DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+
+
+def _read_file(name: str, option: str, limit: int | None) -> bytes:
     if name == "-":
         raise ConfigError(
             f"{option} @- reads the body from standard input, which a pasted command does "
             "not have. Save the body to a file and use @filename."
         )
     try:
-        return Path(name).expanduser().read_bytes()
+        return read_regular_file(Path(name).expanduser(), limit=limit)
+    except FileRefused as exc:
+        hint = (
+            " Pass max_file_size= (bytes, or None for no limit) to read a larger file."
+            if "limit" in exc.reason
+            else " Only regular files are read."
+        )
+        raise ConfigError(f"{option} @{name}: the file {exc.reason}.{hint}") from None
     except OSError as exc:
         raise ConfigError(f"{option} @{name}: cannot read the file ({exc.strerror})") from None
 
 
-def _urlencode_part(value: str, option: str) -> str:
+def _urlencode_part(value: str, option: str, limit: int | None) -> str:
     """One ``--data-urlencode`` value, as curl encodes it."""
     if value.startswith("@") or ("@" in value and "=" not in value.partition("@")[0]):
         name, _, path = value.partition("@")
         if "=" not in name:
-            content = _read_file(path, option).decode("utf-8", "replace")
+            content = _read_file(path, option, limit).decode("utf-8", "replace")
             return f"{name}={quote_plus(content)}" if name else quote_plus(content)
     name, eq, content = value.partition("=")
     if not eq:
@@ -198,7 +210,8 @@ def _protect(name: str, value: str) -> None:
 class _State:
     """What the options said so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_file_size: int | None = DEFAULT_MAX_FILE_SIZE) -> None:
+        self.max_file_size = max_file_size
         self.method: str | None = None
         self.urls: list[str] = []
         self.headers: list[tuple[str, str]] = []
@@ -221,7 +234,7 @@ class _State:
             self.header(value, name)
         elif kind in ("data", "data-binary"):
             if value.startswith("@"):
-                raw = _read_file(value[1:], name)
+                raw = _read_file(value[1:], name, self.max_file_size)
                 self.data.append(raw if kind == "data-binary" else raw.replace(b"\r", b"")
                                  .replace(b"\n", b""))  # fmt: skip
             else:
@@ -229,9 +242,10 @@ class _State:
         elif kind == "data-raw":
             self.data.append(value)
         elif kind == "data-urlencode":
-            self.data.append(_urlencode_part(value, name))
+            self.data.append(_urlencode_part(value, name, self.max_file_size))
         elif kind == "json":
-            self.json.append(_read_file(value[1:], name) if value.startswith("@")
+            self.json.append(_read_file(value[1:], name, self.max_file_size)
+                             if value.startswith("@")
                              else value.encode())  # fmt: skip
         elif kind == "user":
             user, colon, password = value.partition(":")
@@ -288,8 +302,8 @@ class _State:
             self.headers.append((name, value))
 
 
-def _parse_options(words: list[str]) -> _State:
-    state = _State()
+def _parse_options(words: list[str], max_file_size: int | None) -> _State:
+    state = _State(max_file_size)
     i = 0
     while i < len(words):
         word = words[i]
@@ -355,7 +369,12 @@ def _url(state: _State) -> str:
     return url
 
 
-def parse_curl(command: str, *, env: Mapping[str, str] | None = None) -> CurlCommand:
+def parse_curl(
+    command: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
+) -> CurlCommand:
     """Read a ``curl`` command line (nothing is run).
 
     Quoting follows the POSIX shell: single and double quotes, ``$'...'``,
@@ -363,8 +382,10 @@ def parse_curl(command: str, *, env: Mapping[str, str] | None = None) -> CurlCom
     are read from ``env`` (default: ``os.environ``); an unset variable is an
     error, and values of variables named like credentials (``*_TOKEN``,
     ``*_KEY``, ...) are masked from then on. A ``| jq`` or ``> file`` after
-    the command is ignored. ``-d @file`` and ``--data-binary @file`` read
-    the file, relative to the working directory.
+    the command is ignored. ``-d @file``, ``--data-binary @file``, ``--json
+    @file`` and ``--data-urlencode name@file`` read the file, relative to the
+    working directory: a regular file of at most ``max_file_size`` bytes
+    (default 10 MB, ``None`` for no limit); a device, FIFO or socket is refused.
 
     Raises:
         ConfigError: an unsupported option (the message lists the supported
@@ -376,7 +397,7 @@ def parse_curl(command: str, *, env: Mapping[str, str] | None = None) -> CurlCom
     if not words or os.path.basename(words[0]) not in ("curl", "curl.exe"):
         first = repr(words[0]) if words else "nothing"
         raise ConfigError(f"expected a command starting with 'curl', got {first}")
-    state = _parse_options(words[1:])
+    state = _parse_options(words[1:], max_file_size)
     url = _url(state)
     if state.json and state.data:
         raise ConfigError("the command mixes --json with -d/--data; use one of them")

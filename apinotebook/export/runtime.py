@@ -4,7 +4,7 @@ An exported script creates a :class:`Cli` before the notebook's code (so
 ``--help`` works and the parameters are known when the code runs) and ends
 with ``raise SystemExit(main(sync, cli=cli))``::
 
-    python sync.py run [--dry-run] [--limit N] [--state PATH] [--json]
+    python sync.py run [--dry-run] [--limit N] [--wait SECONDS] [--state PATH] [--json]
     python sync.py schedule --every 5m | --cron "*/5 * * * *"
     python sync.py serve [--host H] [--port P] [--path /webhook] [--secret-env NAME]
     python sync.py replay
@@ -12,7 +12,9 @@ with ``raise SystemExit(main(sync, cli=cli))``::
 
 Logs go to stderr, plain or as JSON lines (``--log-format json``), with every
 registered secret masked. Exit codes: 0 success, 1 some records failed
-(dead-lettered), 2 the run stopped or the command was wrong.
+(dead-lettered), 2 the run stopped or the command was wrong, 3 another run of
+the integration on the same state is still going (nothing was done; ``run
+--wait SECONDS`` waits for it instead).
 
 This module imports neither Jupyter nor Prefect: the Prefect target passes
 its flow in as ``main(..., flow=...)`` and only the generated file imports
@@ -37,12 +39,20 @@ from typing import TYPE_CHECKING, Any
 
 from apinotebook.__about__ import __version__
 from apinotebook._core.secrets import Secret, mask_text, reveal
-from apinotebook._exceptions import ApiNotebookError, ConfigError, FatalIntegrationError
+from apinotebook._exceptions import (
+    AlreadyRunningError,
+    ApiNotebookError,
+    ConfigError,
+    FatalIntegrationError,
+)
 
 if TYPE_CHECKING:
     from apinotebook.integration import Integration
 
-__all__ = ["Cli", "Parameter", "configure_logging", "main", "reveal"]
+__all__ = ["EXIT_ALREADY_RUNNING", "Cli", "Parameter", "configure_logging", "main", "reveal"]
+
+#: The exit code when another run of the integration holds its state.
+EXIT_ALREADY_RUNNING = 3
 
 log = logging.getLogger("apinotebook.export")
 
@@ -246,6 +256,8 @@ class Cli:
         run = command("run", "run once: read since the checkpoint, map, deliver, checkpoint")
         run.add_argument("--dry-run", action="store_true", help="read and map only; write nothing")
         run.add_argument("--limit", type=_positive, help="stop after N records")
+        run.add_argument("--wait", type=float, metavar="SECONDS",
+                         help="wait for another run of it to finish (default: exit 3)")  # fmt: skip
         run.add_argument("--json", action="store_true", help="print the report as JSON")
         if self.target == "script":
             schedule = command("schedule", "run on an interval or a cron schedule until stopped")
@@ -373,7 +385,10 @@ def _run(integration: Integration, args: argparse.Namespace, flow: Any) -> int:
         if flow is not None:
             report = flow(limit=args.limit)
         else:
-            report = integration.run(limit=args.limit, progress="log")
+            report = integration.run(limit=args.limit, progress="log", wait=args.wait)
+    except AlreadyRunningError as exc:
+        log.error("%s", mask_text(str(exc)))
+        return EXIT_ALREADY_RUNNING
     except FatalIntegrationError as exc:
         log.error("%s", mask_text(str(exc)))
         stopped = getattr(exc, "report", None)
@@ -501,6 +516,9 @@ def main(
             _print_report(report, args.json)
             return int(report.exit_code)
         return _status(integration, args)
+    except AlreadyRunningError as exc:
+        print(f"{cli.prog}: error: {mask_text(str(exc))}", file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
     except ApiNotebookError as exc:
         print(f"{cli.prog}: error: {mask_text(str(exc))}", file=sys.stderr)
         return 2

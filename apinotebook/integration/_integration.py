@@ -36,6 +36,7 @@ from apinotebook._exceptions import ConfigError, FatalIntegrationError
 from apinotebook._history import History
 from apinotebook._history import history as shared_history
 from apinotebook.integration._context import active_integration
+from apinotebook.integration._lease import Lease, already_running
 from apinotebook.integration._pipeline import (
     Batch,
     DestinationSpec,
@@ -75,6 +76,12 @@ class Integration(Triggers):
             in :attr:`history`.
         read_ahead: records the source may read ahead in a thread while the
             destination writes, so their waits overlap (0 turns it off).
+        wait: seconds a run waits for another run of this integration on the
+            same state (another process, or another object) to finish before
+            it stops with :class:`AlreadyRunningError`; 0 stops at once.
+        reset: start over: forget the checkpoint and seen keys, and accept a
+            state file the package did not create (0 bytes, empty). Without
+            it such a file is refused, since every record would go out again.
     """
 
     def __init__(
@@ -85,12 +92,18 @@ class Integration(Triggers):
         progress: str | Progress | None = "auto",
         history_size: int = 200,
         read_ahead: int = 1000,
+        wait: float = 0.0,
+        reset: bool = False,
     ) -> None:
         self.name = check_name(name)
         if isinstance(state, StateStore):
             self.store = state
+            if reset:
+                state.reset(dead_letters=True)
         else:
-            self.store = StateStore(state if state is not None else f"{name}.db", name)
+            path = state if state is not None else f"{name}.db"
+            self.store = StateStore(path, name, reset=reset)
+        self.wait = wait
         self.progress = progress
         self._source: SourceSpec | None = None
         self._transforms: list[Callable[[Any], Any]] = []
@@ -242,8 +255,13 @@ class Integration(Triggers):
         limit: int | None = None,
         progress: str | Progress | None | bool = True,
         trigger: str = "manual",
+        wait: float | None = None,
     ) -> Any:
         """Run once: read since the checkpoint, map, deliver, checkpoint.
+
+        Only one run of an integration holds its state at a time: another one
+        running (in any process) makes this one wait up to ``wait`` seconds
+        (default: the integration's ``wait``), then raise :class:`AlreadyRunningError`.
 
         With ``dry_run=True`` read and map only (``limit`` defaults to 20) and
         return a :class:`DryRunReport`: nothing is written and no state changes.
@@ -257,7 +275,7 @@ class Integration(Triggers):
         """
         if dry_run:
             return self.dry_run(limit=20 if limit is None else limit)
-        return self._run(limit=limit, progress=progress, trigger=trigger)
+        return self._run(limit=limit, progress=progress, trigger=trigger, wait=wait)
 
     def _run(
         self,
@@ -267,10 +285,10 @@ class Integration(Triggers):
         trigger: str,
         source: SourceSpec | None = None,
         transforms: list[Callable[[Any], Any]] | None = None,
+        wait: float | None = None,
     ) -> RunReport:
         mode = self.progress if progress is True else (None if progress is False else progress)
-        if not self._run_lock.acquire(blocking=False):
-            raise FatalIntegrationError(f"{self.name} is already running; wait for it to finish")
+        lease = self._lease(wait)
         report = RunReport(self.name, trigger=trigger)
         try:
             active = active_integration.set(self)
@@ -308,6 +326,27 @@ class Integration(Triggers):
             return report
         finally:
             active_integration.reset(active)
+            self._unlease(lease)
+
+    def _lease(self, wait: float | None = None) -> Lease:
+        """Take this object's run lock, then the integration's lease (see ``_lease.py``)."""
+        wait = self.wait if wait is None else wait
+        if not (
+            self._run_lock.acquire(timeout=wait) if wait > 0 else self._run_lock.acquire(False)
+        ):
+            raise already_running(self.name, "this Integration object", wait)
+        try:
+            lease = self.store.lease()
+            lease.acquire(wait=wait)
+        except BaseException:
+            self._run_lock.release()
+            raise
+        return lease
+
+    def _unlease(self, lease: Lease) -> None:
+        try:
+            lease.release()
+        finally:
             self._run_lock.release()
 
     # -- staged runs (orchestrators) ----------------------------------------------------
@@ -440,7 +479,8 @@ class Integration(Triggers):
         mode = self.progress if progress is True else (None if progress is False else progress)
         letters = self.store.dead_letters()
         report = RunReport(self.name, trigger="replay")
-        with self._run_lock:
+        lease = self._lease()
+        try:
             active = active_integration.set(self)
             try:
                 pipeline = self._pipeline(report, mode)
@@ -500,6 +540,8 @@ class Integration(Triggers):
                 report.finish("partial" if report.failed else "ok")
             finally:
                 active_integration.reset(active)
+        finally:
+            self._unlease(lease)
         self.last_report = report
         return report
 

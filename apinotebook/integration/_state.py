@@ -15,15 +15,30 @@ seen          key -> fingerprint of the last delivered version of each record
 dead_letters  records that failed mapping or delivery: payload, error, attempts
 runs          one row per run with its report (JSON)
 inbox         webhook events stored before they are acknowledged
+apinotebook_  the marker: this file is an apinotebook state (format, schema)
+state
 ============  ================================================================
+
+A file is opened as state only if the package created it (the marker table,
+or every table of the schema for files made before the marker existed). A
+0-byte file, an empty or foreign SQLite database would otherwise look like new
+state and every record would be delivered again; it is refused unless the
+caller says to start over (``reset=True``). A new file is built under a
+temporary name and linked into place, so a concurrent opener never sees it
+half made.
+
+Runs take the integration's lease (:meth:`StateStore.lease`, see
+:mod:`apinotebook.integration._lease`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from apinotebook._exceptions import ConfigError
+from apinotebook.integration._lease import FileLease, Lease, LocalLease
 
 __all__ = ["DeadLetter", "InboxEvent", "StateStore"]
 
@@ -83,6 +99,14 @@ CREATE TABLE IF NOT EXISTS inbox (
 );
 """
 
+_MARKER = """
+CREATE TABLE IF NOT EXISTS apinotebook_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO apinotebook_state (key, value) VALUES
+    ('format', 'apinotebook integration state'), ('schema', '1');
+"""
+_MARKER_TABLE = "apinotebook_state"
+_TABLES = frozenset({"checkpoints", "seen", "dead_letters", "runs", "inbox"})
+
 #: SQLite's limit on host parameters is 999 in old builds; stay below it.
 _CHUNK = 500
 
@@ -130,27 +154,108 @@ class StateStore:
     Args:
         path: the database file (``":memory:"`` for a throwaway store).
         integration: the integration's name; rows are scoped by it.
+        reset: start over: forget this integration's checkpoint, seen keys,
+            inbox and dead letters, and accept an empty file (0 bytes, or a
+            SQLite database without tables) that the package did not create.
+
+    Raises:
+        ConfigError: the file is not an apinotebook state (and ``reset`` was
+            not given, or it holds another application's tables).
     """
 
-    def __init__(self, path: str | Path, integration: str) -> None:
+    def __init__(self, path: str | Path, integration: str, *, reset: bool = False) -> None:
         self.path = str(path)
         self.integration = integration
         self._local = threading.local()
         self._lock = threading.RLock()
         self._memory: sqlite3.Connection | None = None
         self._all: list[sqlite3.Connection] = []
+        self._local_lease: LocalLease | None = None
         # a store dropped without close() still closes its connections (no leak,
         # no "unclosed database" warning at some unrelated later moment)
         weakref.finalize(self, _close_all, self._all)
         try:
+            if self.path != ":memory:":
+                self._create_or_check(reset=reset)
             with self._lock:
-                self._connect().executescript(_SCHEMA)
+                self._connect().executescript(_SCHEMA + _MARKER)
         except sqlite3.DatabaseError as exc:
             self.close()
             raise ConfigError(
                 f"cannot open the integration state at {self.path!r}: {exc}. "
                 "Is it an apinotebook state file? Use another path or delete it."
             ) from exc
+        except BaseException:
+            self.close()
+            raise
+        if reset:
+            self.reset(dead_letters=True)
+
+    # -- the file ----------------------------------------------------------------
+
+    def _create_or_check(self, *, reset: bool) -> None:
+        """Create a new state file atomically, or check that an existing one is ours."""
+        path = Path(self.path)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.new")
+            try:
+                db = sqlite3.connect(temp, isolation_level=None)
+                try:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.executescript(_SCHEMA + _MARKER)
+                finally:
+                    db.close()
+                try:
+                    os.link(temp, path)  # fails if another process made it first: use theirs
+                except FileExistsError:
+                    pass
+                except OSError:  # no hard links here (some network or FAT file systems)
+                    if not path.exists():
+                        os.replace(temp, path)
+            finally:
+                temp.unlink(missing_ok=True)
+        db = sqlite3.connect(path, timeout=30)  # only reads: a 0-byte file stays 0 bytes
+        try:
+            tables = {
+                str(r[0]) for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+        finally:
+            db.close()
+        if _MARKER_TABLE in tables or _TABLES <= tables:  # ours (or ours before the marker)
+            return
+        others = sorted(t for t in tables if not t.startswith("sqlite_"))
+        if others:
+            listed = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+            raise ConfigError(
+                f"{self.path!r} is not an apinotebook integration state: it is a SQLite "
+                f"database of something else (tables {listed}). Use another path for the state."
+            )
+        if reset:
+            return
+        size = path.stat().st_size
+        what = "an empty file (0 bytes)" if size == 0 else "an empty SQLite database"
+        raise ConfigError(
+            f"{self.path!r} is {what}, not a state apinotebook created: opening it as new "
+            "state would deliver every record again. If the state was lost, restore it from a "
+            "backup; if you mean to start over, pass reset=True once (Integration(..., "
+            "reset=True)) or delete the file."
+        )
+
+    def lease(self) -> Lease:
+        """The lease a run of this integration holds (one run at a time, across processes).
+
+        For a file, an OS lock on ``<path>.<integration>.lock`` (released when
+        the holding process ends, however it ends); for ``":memory:"``, a lock
+        in this process.
+        """
+        if self.path == ":memory:":
+            if self._local_lease is None:
+                self._local_lease = LocalLease(self.integration)
+            return self._local_lease
+        return FileLease(
+            f"{self.path}.{self.integration}.lock", self.integration, where=f"state {self.path!r}"
+        )
 
     # -- connections ------------------------------------------------------------
 

@@ -20,6 +20,9 @@ from apinotebook.integration._schedule import Scheduler
 from apinotebook.integration._webhook import WebhookReceiver
 
 if TYPE_CHECKING:
+    from apinotebook.integration._lease import Lease
+
+if TYPE_CHECKING:
     from apinotebook.integration._pipeline import Pipeline
     from apinotebook.integration._state import StateStore
 
@@ -54,6 +57,10 @@ class Triggers:
         ) -> Any: ...
 
         def _pipeline(self, report: RunReport, progress: Any) -> Pipeline: ...
+
+        def _lease(self, wait: float | None = None) -> Lease: ...
+
+        def _unlease(self, lease: Lease) -> None: ...
 
     def _scheduled_run(self) -> None:
         try:
@@ -163,7 +170,8 @@ class Triggers:
             elif extracted is not None:
                 records.append(extracted)
         report = RunReport(self.name, trigger="webhook")
-        with self._run_lock:
+        lease = self._lease()
+        try:
             active = active_integration.set(self)
             try:
                 report.run_id = self.store.start_run()
@@ -179,6 +187,8 @@ class Triggers:
                     self.last_report = report
             finally:
                 active_integration.reset(active)
+        finally:
+            self._unlease(lease)
         self.store.mark_events(ids, "processed")
         return report
 

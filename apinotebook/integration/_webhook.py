@@ -8,13 +8,19 @@ the configured path it:
 2. verifies the ``X-Signature`` HMAC-SHA256 header against the secret and its
    timestamp (401 with a reason otherwise: never process an unsigned event);
 3. parses the JSON (400 otherwise);
-4. stores the event in the SQLite inbox, keyed by its event id (the
-   ``X-Event-Id`` header, the payload's ``id``, or a hash of the body), so a
-   redelivered event is stored once;
+4. stores the event in the SQLite inbox, keyed by an identity taken from the
+   signed body (the payload's ``id``, else a hash of the body), so a redelivered
+   or replayed event is stored once: the ``X-Event-Id`` header is not signed,
+   so it is reported but never trusted;
 5. only then answers ``202`` and wakes the processor.
 
 A crash after step 4 loses nothing: the event waits in the inbox. A crash
 before it means no 2xx was sent, so the sender retries.
+
+Slow or idle clients cannot hold it: the request line and headers must arrive
+within ``header_timeout`` seconds (also the keep-alive idle limit), the body
+within ``body_timeout``, and at most ``max_connections`` connections are served
+at once (the next one gets ``503`` and is closed).
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,6 +44,122 @@ from apinotebook.integration._state import StateStore
 __all__ = ["WebhookReceiver"]
 
 log = logging.getLogger("apinotebook.integration")
+
+_BUSY_BODY = b'{"error": "too many connections; retry later"}'
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    b"Content-Length: " + str(len(_BUSY_BODY)).encode() + b"\r\n"
+    b"Retry-After: 1\r\nConnection: close\r\n\r\n" + _BUSY_BODY
+)
+
+
+class _DeadlineReader:
+    """A request's input with a deadline for the whole read, not for each ``recv``.
+
+    A per-``recv`` socket timeout lets a client that sends one byte every few
+    seconds hold a thread forever; here every ``recv`` waits at most until
+    :attr:`deadline`, so a header or a body takes at most its timeout in total.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buf = bytearray()
+        self.deadline = math.inf
+
+    def _fill(self) -> bool:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the client was too slow")
+        self._sock.settimeout(remaining)
+        chunk = self._sock.recv(65536)
+        if not chunk:
+            return False
+        self._buf += chunk
+        return True
+
+    def readline(self, limit: int = -1) -> bytes:
+        """One line (with its newline), at most ``limit`` bytes."""
+        while True:
+            newline = self._buf.find(b"\n")
+            if newline >= 0:
+                end = newline + 1
+            elif 0 <= limit <= len(self._buf) or not self._fill():
+                end = len(self._buf)
+            else:
+                continue
+            if limit >= 0:
+                end = min(end, limit)
+            out = bytes(self._buf[:end])
+            del self._buf[:end]
+            return out
+
+    def read(self, size: int = -1) -> bytes:
+        """``size`` bytes (fewer at the end of the stream); ``-1`` reads to the end."""
+        while (size < 0 or len(self._buf) < size) and self._fill():
+            pass
+        end = len(self._buf) if size < 0 else min(size, len(self._buf))
+        out = bytes(self._buf[:end])
+        del self._buf[:end]
+        return out
+
+    def close(self) -> None:
+        """Nothing to release: the socket is closed by the server."""
+
+
+class _Server(ThreadingHTTPServer):
+    """Serves at most ``max_connections`` connections at once; the rest get 503."""
+
+    daemon_threads = True
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], limit: int
+    ) -> None:
+        self._slots = threading.BoundedSemaphore(limit)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.warning("webhook: %s connections already open; refusing one", self._limit)
+            try:
+                request.setblocking(False)
+                request.send(_BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    @property
+    def _limit(self) -> int:
+        return int(getattr(self._slots, "_initial_value", 0))
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("webhook: the connection from %s failed", client_address, exc_info=True)
+
+
+def event_identity(payload: Any, body: bytes) -> str:
+    """The identity of a verified event, from what the signature covers.
+
+    The payload's ``id`` when it has one (what Stripe-style senders put
+    there), else ``sha256:`` and the hash of the body: a replay with a forged
+    ``X-Event-Id`` header, or a redelivery with a fresh signature, is the same
+    event.
+    """
+    if isinstance(payload, dict):
+        given = payload.get("id")
+        if isinstance(given, str | int) and not isinstance(given, bool) and str(given):
+            return str(given)
+    return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 class WebhookReceiver:
@@ -49,7 +174,12 @@ class WebhookReceiver:
         port: TCP port; 0 picks a free one.
         tolerance: seconds a signature timestamp may be off.
         max_body: the largest body accepted, in bytes.
-        event_id_header: where the sender puts the event id.
+        event_id_header: where the sender puts its event id; reported in the
+            answer and logs, never used as the identity (it is not signed).
+        header_timeout: seconds for a request line and headers to arrive (and
+            how long an idle keep-alive connection stays open).
+        body_timeout: seconds for a body to arrive once its headers have.
+        max_connections: connections served at once; more get 503.
     """
 
     def __init__(
@@ -64,9 +194,19 @@ class WebhookReceiver:
         tolerance: float = 300.0,
         max_body: int = 1024 * 1024,
         event_id_header: str = "X-Event-Id",
+        header_timeout: float = 10.0,
+        body_timeout: float = 30.0,
+        max_connections: int = 64,
     ) -> None:
         if not path.startswith("/"):
             raise ConfigError(f"webhook path {path!r} must start with '/'")
+        if not (header_timeout > 0 and body_timeout > 0):
+            raise ConfigError("header_timeout and body_timeout must be positive seconds")
+        if max_connections < 1:
+            raise ConfigError(f"max_connections must be at least 1, not {max_connections}")
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+        self.max_connections = max_connections
         self.store = store
         self.path = path
         self.secret = as_secret(secret)
@@ -98,17 +238,35 @@ class WebhookReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            rfile: Any
+
+            def setup(self) -> None:
+                super().setup()
+                self.rfile.close()
+                self.rfile = _DeadlineReader(self.connection)
+
+            def handle_one_request(self) -> None:
+                # the request line and headers (or an idle keep-alive) get header_timeout
+                self.rfile.deadline = time.monotonic() + receiver.header_timeout
+                super().handle_one_request()
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("webhook %s", format % args if args else format)
 
             def _reply(self, status: int, payload: dict[str, Any]) -> None:
                 body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.connection.settimeout(receiver.body_timeout)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    if status in (408, 411, 413):
+                        self.send_header("Connection", "close")
+                        self.close_connection = True
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:  # the client is gone or does not read
+                    self.close_connection = True
 
             def do_GET(self) -> None:
                 if self.path.split("?")[0] == receiver.path:
@@ -128,15 +286,22 @@ class WebhookReceiver:
                     return 411
                 if int(length) > receiver.max_body:
                     return 413
-                return self.rfile.read(int(length))
+                self.rfile.deadline = time.monotonic() + receiver.body_timeout
+                try:
+                    body: bytes = self.rfile.read(int(length))
+                except (TimeoutError, OSError):
+                    return 408
+                if len(body) < int(length):  # the client hung up mid-body
+                    self.close_connection = True
+                    return 400
+                return body
 
         try:
-            self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+            self._server = _Server((self.host, self.port), Handler, self.max_connections)
         except OSError as exc:
             raise ConfigError(
                 f"cannot listen for webhooks on {self.host}:{self.port}: {exc.strerror}"
             ) from exc
-        self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="apinotebook-webhook", daemon=True
         )
@@ -151,7 +316,12 @@ class WebhookReceiver:
             return 404, {"error": f"no webhook at {path}"}
         if isinstance(body, int):
             self.rejected += 1
-            reason = "Content-Length required" if body == 411 else "body too large"
+            reason = {
+                411: "Content-Length required",
+                413: "body too large",
+                408: f"the body did not arrive within {self.body_timeout:g}s",
+                400: "the body is shorter than its Content-Length",
+            }.get(body, "bad request")
             return body, {"error": reason}
         lower = {k.lower(): v for k, v in headers.items()}
         try:
@@ -170,16 +340,23 @@ class WebhookReceiver:
         except ValueError:
             self.rejected += 1
             return 400, {"error": "body is not JSON"}
-        event_id = (
-            lower.get(self.event_id_header.lower())
-            or (str(payload.get("id")) if isinstance(payload, dict) and payload.get("id") else "")
-            or hashlib.sha256(body).hexdigest()
-        )
+        event_id = event_identity(payload, body)
         stored = self.store.store_event(event_id, payload)
         self.received += 1
+        if not stored:
+            log.info(
+                "webhook %s: event %s was stored before (sender's id %r); not stored again",
+                self.path,
+                event_id,
+                lower.get(self.event_id_header.lower()),
+            )
         if stored and self.on_event is not None:
             self.on_event()
-        return 202, {"stored": True, "duplicate": not stored, "event_id": event_id}
+        answer: dict[str, Any] = {"stored": True, "duplicate": not stored, "event_id": event_id}
+        sender_id = lower.get(self.event_id_header.lower())
+        if sender_id is not None:
+            answer["sender_event_id"] = sender_id
+        return 202, answer
 
     def stop(self) -> None:
         """Stop listening."""

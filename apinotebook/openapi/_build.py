@@ -62,27 +62,34 @@ def check_version(document: Any, *, source: str = "the document") -> tuple[int, 
             f"{source} is a {_kind(document)}, not an OpenAPI document: expected a mapping "
             "with an 'openapi: 3.x' or 'swagger: \"2.0\"' key"
         )
+    # the document may be any file the caller pointed at (/etc/shadow): quote
+    # nothing from it but a value that looks like a version number
     if "openapi" in document:
         version = str(document["openapi"]).strip()
         if re.fullmatch(r"3(\.\d+){1,2}(-[\w.]+)?", version):
             return 3, version
         raise SpecError(
-            f"{source} declares openapi {version!r}; this client reads OpenAPI 3.0, 3.1 and "
-            "Swagger 2.0"
+            f"{source} declares openapi {_shown_version(version)}; this client reads OpenAPI "
+            "3.0, 3.1 and Swagger 2.0"
         )
     if "swagger" in document:
         version = str(document["swagger"]).strip()
         if version in ("2", "2.0"):
             return 2, "2.0"
         raise SpecError(
-            f"{source} declares swagger {version!r}; only Swagger 2.0 (and OpenAPI 3.x) are "
-            "supported: convert older Swagger 1.x documents first"
+            f"{source} declares swagger {_shown_version(version)}; only Swagger 2.0 (and "
+            "OpenAPI 3.x) are supported: convert older Swagger 1.x documents first"
         )
-    keys = ", ".join(repr(str(k)) for k in list(document)[:6]) or "none"
     raise SpecError(
-        f"{source} has no 'openapi' or 'swagger' key (top-level keys: {keys}); expected an "
-        "OpenAPI 3.x or Swagger 2.0 document"
+        f"{source} is not an OpenAPI document: it has no 'openapi' or 'swagger' key at the "
+        "top level. Expected an OpenAPI 3.x or Swagger 2.0 document"
     )
+
+
+def _shown_version(version: str) -> str:
+    if re.fullmatch(r"\d{1,3}(\.\d{1,3}){0,2}(-[\w.]{1,12})?", version):
+        return repr(version)
+    return "a version that is not a version number"
 
 
 # -- base URL -----------------------------------------------------------------------

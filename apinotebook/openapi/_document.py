@@ -7,7 +7,7 @@ sends what :meth:`OpenAPIDocument.plan` describes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ class OpenAPIDocument:
         self.major, self.version = check_version(document, source=source)
         self.spec: Mapping[str, Any] = document
         self.url = uri
-        self._resolver = RefResolver(document, base_uri=uri, loader=fetcher)
+        self._resolver = RefResolver(document, base_uri=uri, loader=fetcher, policy=fetcher.policy)
         self._entries = index_operations(document, self._resolver)
         self._hook_entries = index_operations(document, self._resolver, section="webhooks")
         self._built: dict[str, Operation] = {}
@@ -55,10 +55,17 @@ class OpenAPIDocument:
         spec: str | Path | bytes | Mapping[str, Any],
         *,
         auth: httpx.Auth | None = None,
+        remote_refs: bool | Iterable[str] = False,
+        ref_root: str | Path | None = None,
         **fetch_options: Any,
     ) -> OpenAPIDocument:
-        """Load a document; ``auth`` and ``fetch_options`` (transport, timeout) fetch it."""
-        return cls(spec, fetcher=SpecFetcher(fetch_options, auth))
+        """Load a document; ``auth`` and ``fetch_options`` (transport, timeout) fetch it.
+
+        ``auth`` goes only to the spec's own origin; ``remote_refs`` and
+        ``ref_root`` widen what its ``$ref``s may reach (see :class:`SpecFetcher`).
+        """
+        fetcher = SpecFetcher(fetch_options, auth, remote_refs=remote_refs, ref_root=ref_root)
+        return cls(spec, fetcher=fetcher)
 
     @property
     def title(self) -> str:

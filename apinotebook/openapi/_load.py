@@ -1,12 +1,14 @@
 """Read an OpenAPI document from a URL, a file, text or a dict.
 
-Remote documents are fetched over the caller's transport with the caller's
-``spec_auth``; the parsed document goes to :mod:`apinotebook.openapi._refs`.
+Remote documents are fetched over the caller's transport; the caller's
+``spec_auth`` goes only to the origin the spec itself came from (a ``$ref`` to
+another origin is fetched without it, and only when ``remote_refs=`` allows it).
+The parsed document goes to :mod:`apinotebook.openapi._refs`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,9 +17,10 @@ from urllib.request import url2pathname
 import httpx
 
 from apinotebook._core.errors import map_httpx_error
+from apinotebook._core.http import DEFAULT_MAX_RESPONSE_SIZE
 from apinotebook._core.secrets import mask_url
 from apinotebook._exceptions import SpecError
-from apinotebook.openapi._refs import parse_document, read_file
+from apinotebook.openapi._refs import RefPolicy, origin_of, parse_document, read_file
 
 __all__ = ["SpecFetcher", "load_spec"]
 
@@ -34,25 +37,55 @@ class _Borrowed(httpx.BaseTransport):
 
 
 class SpecFetcher:
-    """Fetches the spec and the documents it refers to, over the client's transport."""
+    """Fetches the spec and the documents it refers to, over the client's transport.
 
-    def __init__(self, kwargs: Mapping[str, Any], auth: httpx.Auth | None) -> None:
+    Args:
+        kwargs: the client's options (``transport``, ``timeout``, ``verify``,
+            ``max_response_size``).
+        auth: ``spec_auth``: sent only to the origin the spec came from.
+        remote_refs: which other origins a ``$ref`` may fetch (see
+            :class:`~apinotebook.openapi._refs.RefPolicy`).
+        ref_root: the folder a local spec's ``$ref`` may read (default: its own).
+    """
+
+    def __init__(
+        self,
+        kwargs: Mapping[str, Any],
+        auth: httpx.Auth | None,
+        *,
+        remote_refs: bool | Iterable[str] = False,
+        ref_root: str | Path | None = None,
+    ) -> None:
         transport = kwargs.get("transport")
         self._settings: dict[str, Any] = {
             "transport": _Borrowed(transport) if transport is not None else None,
             "timeout": kwargs.get("timeout", 30.0),
             "verify": kwargs.get("verify", True),
             "follow_redirects": True,
-            "auth": auth,
             "headers": {"Accept": "application/json, application/yaml;q=0.9, */*;q=0.5"},
         }
+        self._auth = auth
+        #: the origin ``spec_auth`` may go to: the spec's own, once it is fetched
+        self.spec_origin: tuple[str, str, int | None] | None = None
+        self.policy = RefPolicy.make(
+            remote_refs=remote_refs,
+            ref_root=ref_root,
+            max_size=kwargs.get("max_response_size", DEFAULT_MAX_RESPONSE_SIZE),
+        )
+
+    def fetch_spec(self, url: str) -> Any:
+        """Fetch the spec itself: its origin is the one that gets ``spec_auth``."""
+        self.spec_origin = origin_of(url)
+        return self(url)
 
     def __call__(self, url: str) -> Any:
         shown = mask_url(url)
+        same_origin = self.spec_origin is not None and origin_of(url) == self.spec_origin
         with httpx.Client(**self._settings) as client:
             request = client.build_request("GET", url)
             try:
-                response = client.send(request)
+                # on a redirect to another origin httpx drops the Authorization header
+                response = client.send(request, auth=self._auth if same_origin else None)
             except httpx.HTTPError as exc:
                 raise map_httpx_error(exc, request) from exc
         if response.status_code >= 400:
@@ -77,7 +110,8 @@ def load_spec(spec: Any, fetch: SpecFetcher) -> tuple[Any, str | None, str]:
         return parse_document(spec, source="the given text"), None, "the given text"
     if isinstance(spec, Path):
         path = spec.expanduser().resolve()
-        return read_file(path), path.as_uri(), f"file {spec.name!r}"
+        document = read_file(path, max_size=fetch.policy.max_size)
+        return document, path.as_uri(), f"file {spec.name!r}"
     if not isinstance(spec, str):
         raise SpecError(
             f"spec= takes a URL, a file path, JSON/YAML text or a parsed dict, "
@@ -90,7 +124,7 @@ def load_spec(spec: Any, fetch: SpecFetcher) -> tuple[Any, str | None, str]:
     scheme = urlsplit(spec.strip()).scheme.lower() if "\n" not in spec.strip() else ""
     if scheme in ("http", "https"):
         url = spec.strip()
-        return fetch(url), url, f"the document at {mask_url(url)}"
+        return fetch.fetch_spec(url), url, f"the document at {mask_url(url)}"
     if scheme == "file":
         return load_spec(Path(url2pathname(urlsplit(spec.strip()).path)), fetch)
     if _looks_like_text(spec):

@@ -8,6 +8,10 @@ resolves so a component shared by a thousand operations is walked once.
 - Local references (``#/components/schemas/X``, ``#/definitions/X``), JSON
   pointers with ``~0``/``~1`` and percent-encoding, and references into other
   files or URLs, relative to the document that holds them.
+- What a reference may reach is bounded (see :class:`RefPolicy`): files only
+  inside the spec's own folder (``ref_root=`` widens it), URLs only on the
+  spec's own origin unless ``remote_refs=`` allows others, never a local file
+  from a document fetched over HTTP, never a device or a FIFO.
 - A reference back to a schema that is being resolved (a recursive schema)
   becomes a marker ``{"$ref": ..., "x-recursive": True}`` instead of a loop.
 - In schemas, a reference that cannot be resolved becomes
@@ -21,16 +25,18 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import url2pathname
 
+from apinotebook._core.files import FileRefused, is_within, read_regular_file
 from apinotebook._core.gcpause import gc_paused
-from apinotebook._exceptions import SpecError
+from apinotebook._exceptions import ConfigError, SpecError
 
-__all__ = ["Loader", "RefResolver", "parse_document", "read_file"]
+__all__ = ["Loader", "RefPolicy", "RefResolver", "origin_of", "parse_document", "read_file"]
 
 #: Fetches one external document by absolute URI and returns its parsed content.
 Loader = Callable[[str], Any]
@@ -88,22 +94,96 @@ def parse_document(text: str | bytes, *, source: str = "the document") -> Any:
         ) from exc
 
 
-def read_file(path: Path) -> Any:
-    """Read and parse a JSON or YAML file."""
+def read_file(path: Path, *, max_size: int | None = None) -> Any:
+    """Read and parse a JSON or YAML file (a regular file of at most ``max_size`` bytes)."""
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path, limit=max_size)
     except FileNotFoundError:
         raise SpecError(f"no such file: {str(path)!r}") from None
-    except IsADirectoryError:
-        raise SpecError(f"{str(path)!r} is a directory; expected a JSON or YAML file") from None
+    except FileRefused as exc:
+        hint = " (raise max_response_size= to read it)" if "limit" in exc.reason else ""
+        what = "a JSON or YAML file" if "directory" in exc.reason else "an OpenAPI document"
+        raise SpecError(f"{str(path)!r} {exc.reason}; expected {what}{hint}") from None
     except OSError as exc:
         raise SpecError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
     return parse_document(data, source=f"file {path.name!r}")
 
 
-def file_loader(uri: str) -> Any:
-    """Load a ``file:`` URI."""
-    return read_file(Path(url2pathname(urlsplit(uri).path)))
+def origin_of(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port if port is not None else default
+
+
+@dataclass(frozen=True)
+class RefPolicy:
+    """What a ``$ref`` may reach.
+
+    Attributes:
+        remote_refs: ``False`` (default): URLs only on the spec's own origin;
+            ``True``: any ``http(s)`` URL; or origins / URL prefixes allowed
+            besides the spec's (``["https://schemas.example.com"]``). Documents
+            on other origins are fetched without ``spec_auth``.
+        ref_root: the folder whose files a local spec's references may read;
+            ``None``: the spec's own folder.
+        max_size: the largest local file read, in bytes.
+    """
+
+    remote_refs: bool | tuple[str, ...] = False
+    ref_root: Path | None = None
+    max_size: int | None = None
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        remote_refs: bool | Iterable[str] = False,
+        ref_root: str | Path | None = None,
+        max_size: int | None = None,
+    ) -> RefPolicy:
+        """Check and normalise the options.
+
+        Raises:
+            ConfigError: ``remote_refs`` holds something that is not an http(s) URL.
+        """
+        allowed: bool | tuple[str, ...]
+        if isinstance(remote_refs, bool):
+            allowed = remote_refs
+        elif isinstance(remote_refs, str):
+            raise ConfigError(
+                "remote_refs= takes True/False or a list of origins, e.g. "
+                f"remote_refs=[{remote_refs!r}]"
+            )
+        else:
+            allowed = tuple(remote_refs)
+            for item in allowed:
+                if not isinstance(item, str) or urlsplit(item).scheme not in ("http", "https"):
+                    raise ConfigError(
+                        f"remote_refs= lists origins like 'https://schemas.example.com', "
+                        f"not {item!r}"
+                    )
+        root = Path(ref_root).expanduser() if ref_root is not None else None
+        return cls(remote_refs=allowed, ref_root=root, max_size=max_size)
+
+    def allows_url(self, url: str) -> bool:
+        """Whether a document on another origin than the spec's may be fetched."""
+        if self.remote_refs is True or self.remote_refs is False:
+            return self.remote_refs
+        target = origin_of(url)
+        path = urlsplit(url).path or "/"
+        for item in self.remote_refs:
+            if origin_of(item) != target:
+                continue
+            prefix = urlsplit(item).path
+            if not prefix or prefix == "/" or path.startswith(prefix.rstrip("/") + "/"):
+                return True
+        return False
 
 
 def unescape_pointer(fragment: str) -> list[str]:
@@ -148,12 +228,25 @@ class RefResolver:
             ``None`` when it was given as text or a dict: then only local
             references resolve.
         loader: fetches an ``http(s)`` document; ``file:`` URIs are read here.
+        policy: what references may reach (default: the spec's own folder or origin).
     """
 
-    def __init__(self, document: Any, *, base_uri: str | None, loader: Loader | None) -> None:
+    def __init__(
+        self,
+        document: Any,
+        *,
+        base_uri: str | None,
+        loader: Loader | None,
+        policy: RefPolicy | None = None,
+    ) -> None:
         self.root_uri = base_uri or ""
         self._docs: dict[str, Any] = {self.root_uri: document}
         self._loader = loader
+        self.policy = policy or RefPolicy()
+        self._file_root: Path | None = None
+        if urlsplit(self.root_uri).scheme == "file":
+            spec_path = Path(url2pathname(urlsplit(self.root_uri).path))
+            self._file_root = self.policy.ref_root or spec_path.parent
         self._memo: dict[str, Any] = {}
         self._active: set[str] = set()
         #: ``id(resolved schema) -> component name`` for readable type hints.
@@ -179,13 +272,38 @@ class RefResolver:
         if scheme == "file" and urlsplit(base).scheme not in ("file", ""):
             raise LookupError("a document fetched over HTTP may not refer to local files")
         if scheme == "file":
-            document = file_loader(uri)
+            document = self._read_local(uri)
         elif scheme in ("http", "https") and self._loader is not None:
+            self._check_origin(uri)
             document = self._loader(uri)
         else:
             raise LookupError(f"cannot load {uri!r}: only file and http(s) references are read")
         self._docs[uri] = document
         return document
+
+    def _read_local(self, uri: str) -> Any:
+        path = Path(url2pathname(urlsplit(uri).path))
+        root = self._file_root
+        if root is None or not is_within(path, root):
+            raise LookupError(
+                f"{path.name!r} is outside the spec's folder {str(root)!r}, so it is not read; "
+                "pass ref_root= a folder that contains it to allow it"
+            )
+        return read_file(path, max_size=self.policy.max_size)
+
+    def _check_origin(self, uri: str) -> None:
+        root = self.root_uri
+        if urlsplit(root).scheme in ("http", "https") and origin_of(uri) == origin_of(root):
+            return
+        if self.policy.allows_url(uri):
+            return
+        scheme, host, port = origin_of(uri)
+        origin = f"{scheme}://{host}" + (f":{port}" if port not in (80, 443, None) else "")
+        raise LookupError(
+            f"{origin} is another origin than the spec's, so it is not fetched; pass "
+            f"remote_refs=[{origin!r}] (or remote_refs=True) to fetch it (spec_auth is "
+            "never sent there)"
+        )
 
     def lookup(self, ref: str, base: str) -> tuple[Any, str, str]:
         """The node ``ref`` points to, the URI of its document, and its canonical key.

@@ -12,7 +12,7 @@ import httpx
 from apinotebook._core.secrets import Secret, is_sensitive_name, mask_url
 from apinotebook._exchange import Exchange
 from apinotebook.auth import ApiKey, Basic, Bearer
-from apinotebook.curl import CurlCommand, parse_curl
+from apinotebook.curl import DEFAULT_MAX_FILE_SIZE, CurlCommand, parse_curl
 from apinotebook.rest._client import RestClient
 
 __all__ = ["CurlClient", "client_from_curl"]
@@ -91,11 +91,21 @@ class CurlClient(RestClient, variant="curl"):
 
     @classmethod
     def from_command(
-        cls, command: str | CurlCommand, *, env: Mapping[str, str] | None = None, **kwargs: Any
+        cls,
+        command: str | CurlCommand,
+        *,
+        env: Mapping[str, str] | None = None,
+        max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
+        **kwargs: Any,
     ) -> CurlClient:
-        """The client for a curl command line (what ``RestClient.from_curl`` returns)."""
-        parsed = command if isinstance(command, CurlCommand) else parse_curl(command, env=env)
-        return cls(parsed, **kwargs)
+        """The client for a curl command line (what ``RestClient.from_curl`` returns).
+
+        ``max_file_size`` bounds the files ``-d @file`` and the like read (bytes,
+        default 10 MB, ``None`` for no limit).
+        """
+        if isinstance(command, CurlCommand):
+            return cls(command, **kwargs)
+        return cls(parse_curl(command, env=env, max_file_size=max_file_size), **kwargs)
 
     def __repr__(self) -> str:
         return f"<CurlClient {self.command.method} {mask_url(self.command.url)}>"

@@ -19,7 +19,7 @@ operation id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,13 @@ class OpenAPIClient(RestClient, variant="openapi"):
         base_url: the API root; by default the spec's ``servers[0]`` (OpenAPI
             3) or ``schemes``/``host``/``basePath`` (Swagger 2).
         auth: the auth flow for the API's requests.
-        spec_auth: an auth flow for fetching the spec itself (not sent by default).
+        spec_auth: an auth flow for fetching the spec itself (not sent by
+            default); it goes only to the origin the spec is fetched from.
+        remote_refs: which ``$ref`` URLs on other origins than the spec's may be
+            fetched: ``False`` (default, none), ``True`` (any), or a list of
+            origins (``["https://schemas.example.com"]``). Never with ``spec_auth``.
+        ref_root: the folder a local spec's ``$ref`` may read files from
+            (default: the spec's own folder and below).
         server_variables: values for the variables of ``servers[0].url``.
         validate: check simple argument types and enums before sending.
         **kwargs: any other :class:`RestClient` option (``transport``,
@@ -61,11 +67,14 @@ class OpenAPIClient(RestClient, variant="openapi"):
         base_url: str | None = None,
         auth: httpx.Auth | None = None,
         spec_auth: httpx.Auth | None = None,
+        remote_refs: bool | Iterable[str] = False,
+        ref_root: str | Path | None = None,
         server_variables: Mapping[str, str] | None = None,
         validate: bool = True,
         **kwargs: Any,
     ) -> None:
-        self.document = OpenAPIDocument(spec, fetcher=SpecFetcher(kwargs, spec_auth))
+        fetcher = SpecFetcher(kwargs, spec_auth, remote_refs=remote_refs, ref_root=ref_root)
+        self.document = OpenAPIDocument(spec, fetcher=fetcher)
         self.spec: Mapping[str, Any] = self.document.spec
         self.spec_url = self.document.url
         self.spec_version = self.document.version

@@ -18,6 +18,13 @@ request statistics. It also serves the control API:
 
 The guard is the outermost layer on purpose: to drop a connection it needs the
 server's own ``send`` (see :func:`_abort`).
+
+The control API is for the notebook on this machine, not for web pages the
+user happens to open: it answers only requests whose ``Host`` is a loopback
+name (``127.0.0.1``, ``localhost``, ``[::1]``, or the host the sandbox was
+started on), 403 otherwise, so a DNS-rebinding page cannot reach it; and a
+body must be declared ``application/json`` (415 otherwise), which a page can
+only send cross-site after a CORS preflight the sandbox never grants.
 """
 
 from __future__ import annotations
@@ -43,11 +50,16 @@ FAULTS_KEY = "apinotebook.sandbox.faults"
 #: Bodies above this many bytes get 413 from every service.
 MAX_BODY = 8 * 1024 * 1024
 
+#: The ``Host`` names the control API answers to (besides the sandbox's own host).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
 _REASONS = {
     400: "Bad Request",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     413: "Payload Too Large",
+    415: "Unsupported Media Type",
     429: "Too Many Requests",
     500: "Internal Server Error",
     502: "Bad Gateway",
@@ -302,9 +314,38 @@ class SandboxApp:
                 await send({"type": "http.response.start", "status": 500, "headers": []})
             raise ConnectionAbortedError("sandbox fault: connection dropped")
 
+    def _admin_refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+        """Why an admin request is refused (status, code, message), or ``None``."""
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
+        host = _host_name(headers.get("host", ""))
+        allowed = LOOPBACK_HOSTS | {_host_name(self.base_url.partition("://")[2].split("/")[0])}
+        if not host or host not in allowed:
+            return (
+                403,
+                "forbidden_host",
+                "the admin API answers only to a loopback Host (127.0.0.1, localhost, [::1]), "
+                f"not {headers.get('host', '')[:100]!r}",
+            )
+        if scope["method"] in ("PUT", "POST", "PATCH"):
+            media = headers.get("content-type", "").partition(";")[0].strip().lower()
+            if media != "application/json":
+                return (
+                    415,
+                    "unsupported_media_type",
+                    "send the admin API a JSON body with Content-Type: application/json",
+                )
+        return None
+
     async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"].rstrip("/")
         method = scope["method"]
+        refusal = self._admin_refusal(scope)
+        if refusal is not None:
+            status, code, message = refusal
+            await _send_json(send, status, {"error": {"code": code, "message": message}})
+            return
         if path == "/_admin/faults":
             if method == "GET":
                 await _send_json(send, 200, self.faults.to_dict())
@@ -377,6 +418,17 @@ class SandboxApp:
 
 
 # -- helpers ------------------------------------------------------------------
+
+
+def _host_name(host: str) -> str:
+    """The name in a ``Host`` value, without the port, lower-case (``[::1]:80`` -> ``::1``)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    name, colon, port = host.rpartition(":")
+    if colon and port.isdigit() and ":" not in name:
+        host = name
+    return host.rstrip(".")
 
 
 def _default_credential(headers: dict[str, str]) -> str:
