@@ -33,6 +33,7 @@ import httpx
 
 from apinotebook.__about__ import __version__
 from apinotebook._core.errors import error_kind, map_httpx_error
+from apinotebook._core.inflate import Inflater, inflatable
 from apinotebook._core.logmask import install as _install_log_masking
 from apinotebook._core.secrets import carries_secret, is_sensitive_header, mask_text, mask_url
 from apinotebook._core.urls import same_origin
@@ -441,9 +442,20 @@ class HttpCore:
             raise self._too_large(response, None)
         return size
 
+    def _inflater(self, response: httpx.Response) -> Inflater | None:
+        encoding = response.headers.get("content-encoding", "")
+        if not inflatable(encoding) or response.is_stream_consumed:  # in memory already (mocks)
+            return None
+        return Inflater(encoding, self.max_response_size, lambda: self._too_large(response, None))
+
     def _read(self, response: httpx.Response) -> bytes:
         if self._read_whole(response):
             return response.read()
+        inflater = self._inflater(response)
+        if inflater is not None:  # decoded here, in bounded steps (gzip bombs)
+            for raw in response.iter_raw():
+                inflater.feed(raw)
+            return inflater.finish()
         parts: list[bytes] = []
         size = 0
         for chunk in response.iter_bytes():
@@ -510,8 +522,14 @@ class HttpCore:
             response = await client.send(step.request, auth=step.auth, stream=True)
             try:
                 parts: list[bytes] = []
-                if self._read_whole(response):
+                whole = self._read_whole(response)
+                inflater = None if whole else self._inflater(response)
+                if whole:
                     parts.append(await response.aread())
+                elif inflater is not None:  # decoded here, in bounded steps (gzip bombs)
+                    async for raw in response.aiter_raw():
+                        inflater.feed(raw)
+                    parts.append(inflater.finish())
                 else:
                     size = 0
                     async for chunk in response.aiter_bytes():

@@ -16,10 +16,9 @@ from urllib.request import url2pathname
 
 import httpx
 
-from apinotebook._core.errors import map_httpx_error
-from apinotebook._core.http import DEFAULT_MAX_RESPONSE_SIZE
+from apinotebook._core.http import DEFAULT_MAX_RESPONSE_SIZE, HttpCore
 from apinotebook._core.secrets import mask_url
-from apinotebook._exceptions import SpecError
+from apinotebook._exceptions import ConfigError, SpecError
 from apinotebook.openapi._refs import RefPolicy, origin_of, parse_document, read_file
 
 __all__ = ["SpecFetcher", "load_spec"]
@@ -57,14 +56,18 @@ class SpecFetcher:
         ref_root: str | Path | None = None,
     ) -> None:
         transport = kwargs.get("transport")
-        self._settings: dict[str, Any] = {
-            "transport": _Borrowed(transport) if transport is not None else None,
-            "timeout": kwargs.get("timeout", 30.0),
-            "verify": kwargs.get("verify", True),
-            "follow_redirects": True,
-            "headers": {"Accept": "application/json, application/yaml;q=0.9, */*;q=0.5"},
-        }
-        self._auth = auth
+        # the shared send loop: redirects that drop credentials across origins, the size
+        # limit counted as compressed bodies inflate, no retries, nothing in the history
+        self._options: dict[str, Any] = dict(
+            auth=auth,
+            headers={"Accept": "application/json, application/yaml;q=0.9, */*;q=0.5"},
+            timeout=kwargs.get("timeout", 30.0),
+            retry=False,
+            transport=_Borrowed(transport) if transport is not None else None,
+            history=None,
+            max_response_size=kwargs.get("max_response_size", DEFAULT_MAX_RESPONSE_SIZE),
+            verify=kwargs.get("verify", True),
+        )
         #: the origin ``spec_auth`` may go to: the spec's own, once it is fetched
         self.spec_origin: tuple[str, str, int | None] | None = None
         self.policy = RefPolicy.make(
@@ -81,20 +84,23 @@ class SpecFetcher:
     def __call__(self, url: str) -> Any:
         shown = mask_url(url)
         same_origin = self.spec_origin is not None and origin_of(url) == self.spec_origin
-        with httpx.Client(**self._settings) as client:
-            request = client.build_request("GET", url)
+        core = HttpCore(**self._options)  # one per document: $refs are fetched on demand
+        try:
             try:
-                # on a redirect to another origin httpx drops the Authorization header
-                response = client.send(request, auth=self._auth if same_origin else None)
-            except httpx.HTTPError as exc:
-                raise map_httpx_error(exc, request) from exc
-        if response.status_code >= 400:
-            hint = " Pass spec_auth= if it needs credentials." if response.status_code in (
+                request = core.build_request("GET", url)
+            except ConfigError as exc:
+                raise SpecError(f"cannot fetch the OpenAPI document {shown}: {exc}") from exc
+            # spec_auth goes to the spec's own origin only (and never across a redirect)
+            exchange = core.send(request, operation="spec", auth="default" if same_origin else None)
+        finally:
+            core.close()
+        if exchange.status >= 400:
+            hint = " Pass spec_auth= if it needs credentials." if exchange.status in (
                 401, 403) else ""  # fmt: skip
             raise SpecError(
-                f"fetching the OpenAPI document {shown} answered HTTP {response.status_code}.{hint}"
+                f"fetching the OpenAPI document {shown} answered HTTP {exchange.status}.{hint}"
             )
-        return parse_document(response.content, source=f"the document at {shown}")
+        return parse_document(exchange.content, source=f"the document at {shown}")
 
 
 def _looks_like_text(spec: str) -> bool:
