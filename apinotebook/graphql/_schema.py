@@ -231,6 +231,13 @@ def _introspection_text(text: str, origin: str) -> GraphQLSchema:
     return _remember(key, schema_from_introspection(data, origin=origin))
 
 
+def _expand(text: str) -> Path:
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # ~nosuchuser: the name as written
+        return Path(text)
+
+
 def _looks_like_path(text: str) -> bool:
     if "\n" in text or "{" in text or len(text) > 4096:
         return False
@@ -238,7 +245,7 @@ def _looks_like_path(text: str) -> bool:
         return True
     try:
         return Path(text).expanduser().is_file()
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):  # too long, or ~nosuchuser: not a file
         return False
 
 
@@ -284,7 +291,7 @@ def _load_any(source: Any) -> GraphQLSchema:
         source = source.decode("utf-8-sig")
     if isinstance(source, str):
         if _looks_like_path(source):
-            return _load_file(Path(source).expanduser())
+            return _load_file(_expand(source))
         if source.lstrip().startswith("{"):
             return _introspection_text(source, "the introspection JSON text")
         return schema_from_sdl(source)

@@ -343,11 +343,13 @@ def _source(wsdl: str | os.PathLike[str] | bytes) -> tuple[str, tuple[Any, ...],
         text = unquote(urlsplit(text).path)
     if "://" in text:
         raise ConfigError(f"wsdl= must be an http(s) URL or a local path, not {mask_url(text)}")
-    path = Path(text).expanduser().resolve()
+    if not text.strip():
+        raise ConfigError("wsdl= is empty: pass a URL, a file path or the WSDL's text")
     try:
+        path = Path(text).expanduser().resolve()
         stat = path.stat()
-    except OSError:
-        raise ConfigError(f"WSDL file {path} does not exist") from None
+    except (OSError, RuntimeError):  # missing, too long a name, or ~nosuchuser
+        raise ConfigError(f"WSDL file {text[:200]!r} does not exist") from None
     return str(path), ("file", str(path), stat.st_mtime_ns, stat.st_size), None
 
 

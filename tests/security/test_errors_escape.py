@@ -174,3 +174,63 @@ def test_fuzz_curl_commands(command):
 )
 def test_fuzz_magic_cells(kind, line, cell):
     _only_ours(parse_cell, kind, line, cell)
+
+
+def test_the_inspector_opens_a_deeply_nested_body():
+    pytest.importorskip("anywidget")
+    from apinotebook.widgets import Inspector
+
+    ex = exchange(DEEP)
+    widget = Inspector(ex)
+    assert widget.summary if hasattr(widget, "summary") else widget is not None
+    ex._repr_mimebundle_()
+
+
+@FUZZ
+@given(text=st.text(max_size=300))
+def test_fuzz_graphql_schemas(text):
+    from apinotebook import GraphQLClient
+
+    def load():
+        client = GraphQLClient("http://127.0.0.1:9/graphql", schema=text, fetch_schema=False)
+        client.schema_problems  # noqa: B018 - strict validation on demand must not escape either
+        client.validate("{ __typename }")
+
+    _only_ours(load)
+
+
+@FUZZ
+@given(doc=json_like)
+def test_fuzz_graphql_introspection(doc):
+    from apinotebook import GraphQLClient
+
+    source = {"__schema": doc} if not isinstance(doc, dict) else doc
+    _only_ours(GraphQLClient, "http://127.0.0.1:9/graphql", schema=source, fetch_schema=False)
+
+
+WSDL_HEAD = (
+    '<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" '
+    'xmlns:xsd="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:x">'
+)
+
+
+@FUZZ
+@given(body=st.text(max_size=300) | st.binary(max_size=200).map(lambda b: b.decode("latin-1")))
+def test_fuzz_wsdl_documents(tmp_path_factory, body):
+    from apinotebook import SoapClient
+
+    path = tmp_path_factory.mktemp("wsdl") / "x.wsdl"
+    path.write_text(WSDL_HEAD + body + "</wsdl:definitions>", encoding="utf-8")
+    _only_ours(SoapClient, str(path))
+    raw = tmp_path_factory.mktemp("wsdl") / "raw.wsdl"
+    raw.write_text(body, encoding="utf-8")
+    _only_ours(SoapClient, str(raw))
+
+
+@FUZZ
+@given(source=st.text(max_size=120))
+def test_fuzz_client_sources(source):
+    from apinotebook import SoapClient
+
+    _only_ours(SoapClient, source)
+    _only_ours(RestClient.from_openapi, source)
