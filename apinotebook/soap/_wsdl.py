@@ -348,7 +348,7 @@ def _source(wsdl: str | os.PathLike[str] | bytes) -> tuple[str, tuple[Any, ...],
     try:
         path = Path(text).expanduser().resolve()
         stat = path.stat()
-    except (OSError, RuntimeError):  # missing, too long a name, or ~nosuchuser
+    except (OSError, RuntimeError, ValueError):  # missing, too long, ~nosuchuser, NUL
         raise ConfigError(f"WSDL file {text[:200]!r} does not exist") from None
     return str(path), ("file", str(path), stat.st_mtime_ns, stat.st_size), None
 
