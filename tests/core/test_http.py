@@ -29,6 +29,7 @@ from apinotebook import (
     Retry,
     Secret,
 )
+from apinotebook._core.http import HttpCore
 from apinotebook.sandbox import Mount, Sandbox
 
 FAST = Retry(backoff=0, jitter=False)
@@ -324,3 +325,26 @@ def test_static_auth_header_with_an_innocent_name_does_not_cross_origins():
 
     client(handler, auth=ApiKey("shop-key-123456", header="X-Shop-Access")).get("/start")
     assert seen == [("api.example", "shop-key-123456"), ("other.example", None)]
+
+
+@pytest.mark.parametrize(
+    "base", ["https://api.example/v1/", "https://api.example", "http://h:8080/a/b"]
+)
+@pytest.mark.parametrize(
+    "path",
+    ["contacts", "/contacts/1", "https://elsewhere.example/abs", "//other.test/x", "a b/ü",
+     "", "./x", "x#frag"],
+)  # fmt: skip
+def test_urls_are_joined_exactly_as_httpx_joins_them(base, path):
+    core = HttpCore(base_url=base, history=None)
+    raw = httpx.Client(base_url=base)
+    for _ in range(2):  # the second build comes from the join cache
+        ours = core.build_request("GET", path, params={"p": "1"})
+        assert str(ours.url) == str(raw.build_request("GET", path, params={"p": "1"}).url)
+
+
+def test_the_join_cache_follows_the_base_url():
+    core = HttpCore(base_url="https://a.example/v1/", history=None)
+    assert str(core.build_request("GET", "x").url) == "https://a.example/v1/x"
+    core._client.base_url = "https://b.example/v2/"
+    assert str(core.build_request("GET", "x").url) == "https://b.example/v2/x"
