@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -350,7 +351,15 @@ def run() -> dict[str, Any]:
             "fanout": lambda: _fanout(env, 100 if quick() else 1000),
             "to_frame": lambda: _to_frame(env),
         }
+        only = [s for s in os.environ.get("BENCH_SECTIONS", "").split(",") if s]
+        unknown = sorted(set(only) - set(sections))
+        if unknown:
+            raise SystemExit(f"BENCH_SECTIONS: unknown {unknown}; available: {list(sections)}")
+        if only:  # re-measure these; python -m benchmarks keeps the other stored rows
+            results["_partial"] = only
         for name, fn in sections.items():
+            if only and name not in only:
+                continue
             try:
                 results[name] = fn()
             except Exception as exc:  # noqa: BLE001 - reported in the results
@@ -407,22 +416,35 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {name} | {r['ours_s']:.4f} | {r['raw_s']:.4f} | {value:.3f} ({key}) | "
             f"{op} {target} | {'yes' if met else '**no**'} | {_best_ratio(r, key)} |"
         )
-    notes = [
-        "",
+    again = [n for n, r in results.items() if isinstance(r, dict) and "_measured" in r]
+    notes = [""]
+    if again:
+        m = results[again[0]]["_measured"]
+        load = f", load average {m['load']}" if "load" in m else ""
+        notes.append(
+            f"- {', '.join(again)}: re-measured on their own ({m['date']}{load}, "
+            f"`BENCH_SECTIONS={','.join(again)}`); the other rows are from the run above."
+        )
+    notes += [
         "- *met* is judged on the medians of interleaved runs. *ratio (best runs)* compares "
         "each side's fastest run, the figure least disturbed by the other tenants of this "
         "shared VM (timeit's advice); the two differ by the run-to-run noise, about ±7% here.",
     ]
+    shapes = {
+        "rest_per_call": " (`GET /contacts/{id}`)",
+        "rest_per_call_query": " (`GET /contacts?limit=5`)",
+    }
     for name in ("rest_per_call", "rest_per_call_query", "graphql_per_call", "soap_per_call"):
         r = results.get(name, {})
         if "per_call_overhead_us" in r:
             notes.append(
-                f"- {name}: {r['calls']:,} calls, {r['per_call_overhead_us']} µs per call "
-                "beyond the raw library (negative: faster)."
+                f"- {name}{shapes.get(name, '')}: {r['calls']:,} calls, "
+                f"{r['per_call_overhead_us']} µs per call beyond the raw library "
+                "(negative: faster)."
             )
     layer = results.get("rest_layer", {})
     if "path" in layer:
-        shapes = "; ".join(
+        measured = "; ".join(
             f"{label} {layer[shape]['layer_us']} µs ({layer[shape]['ours_us']} vs "
             f"{layer[shape]['raw_us']} µs, ratio {layer[shape]['ratio']:.3f})"
             for shape, label in (
@@ -433,8 +455,9 @@ def markdown(results: dict[str, Any]) -> str:
         notes.append(
             "- the REST layer's own cost per call, in-process against `httpx.MockTransport` "
             "serving the sandbox's own answers (CPU time, medians of interleaved blocks, "
-            f"{layer['calls']:,} calls per side): {shapes}. Beside the sandbox's round trip "
-            "this is what the two rest_per_call ratios carry."
+            f"{layer['calls']:,} calls per side): {measured}. Without the network and the server "
+            "this is all the two rest_per_call ratios carry; below zero, the layer costs less "
+            "than the raw client's own URL work it saves (a path's joined URL is remembered)."
         )
     fan = results.get("fanout", {})
     if "by_concurrency" in fan:
