@@ -3,6 +3,8 @@
     python -m benchmarks                 # every benchmarks/bench_*.py
     python -m benchmarks clients openapi # some of them
     BENCH_QUICK=1 python -m benchmarks   # a fast smoke run (numbers not kept)
+    BENCH_SECTIONS=rest_per_call,rest_layer python -m benchmarks clients
+                                         # re-measure some sections, keep the other rows
 
 Each ``bench_*.py`` module has ``run() -> dict`` and may have
 ``markdown(results) -> str``. Results are kept in ``benchmarks/results/`` so
@@ -46,9 +48,10 @@ def _section(name: str, results: dict[str, Any]) -> str:
     module = importlib.import_module(f"benchmarks.bench_{name}")
     title = (module.__doc__ or name).strip().splitlines()[0].rstrip(".")
     meta = results.get("_meta", {})
+    load = f", load average {meta['load']}" if "load" in meta else ""
     when = (
         f"_Run {meta.get('date', '?')} in {meta.get('seconds', '?')} s, "
-        f"Python {meta.get('python', '?')}, {meta.get('machine', '?')}._"
+        f"Python {meta.get('python', '?')}, {meta.get('machine', '?')}{load}._"
     )
     render = getattr(module, "markdown", None)
     body = (
@@ -89,15 +92,25 @@ def main(argv: list[str]) -> int:
         print(f"== {name}", flush=True)
         module = importlib.import_module(f"benchmarks.bench_{name}")
         t0 = time.perf_counter()
+        load = os.getloadavg()[0]
         results = module.run()
         results["_meta"] = {
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "seconds": round(time.perf_counter() - t0, 1),
             "python": platform.python_version(),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            # the machine is shared: a load well above the core count makes every ratio noisier
+            "load": f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end",
         }
+        stored = RESULTS / f"{name}.json"
+        partial = results.pop("_partial", None)
+        if partial and stored.exists():  # some sections re-measured: keep the other rows
+            meta = results.pop("_meta")
+            merged = json.loads(stored.read_text())
+            merged.update({section: {**results[section], "_measured": meta} for section in partial})
+            results = merged
         if keep:
-            (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, default=str))
+            stored.write_text(json.dumps(results, indent=2, default=str))
     if keep:
         write_doc()
         print(f"wrote {DOC}")

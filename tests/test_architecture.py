@@ -132,3 +132,38 @@ def test_the_layers_hold():
         [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+TESTS = ROOT / "tests"
+# beside the mirror: shared fixture files, the suites that cut across packages, and the
+# real-world corpus tools
+BESIDE_THE_MIRROR = {"fixtures", "reliability", "security", "browser", "corpus"}
+
+
+def test_the_tests_mirror_the_package():
+    folders = {p.name for p in TESTS.iterdir() if p.is_dir() and p.name[0] not in "._"}
+    packages = {p.parent.name.lstrip("_") for p in PACKAGE.glob("*/__init__.py")}
+    # tests/core holds the tests of _core and of the model beside it (_exchange, _history, ...)
+    strays = sorted(folders - packages - BESIDE_THE_MIRROR)
+    assert not strays, f"tests/ folders that mirror no package: {strays}"
+    loose = sorted(
+        p.name for p in TESTS.glob("test_*.py") if p.stem not in {"test_architecture",
+        "test_package", "test_public_api"}
+    )  # fmt: skip
+    assert not loose, f"test modules at the top of tests/ (move them beside their package): {loose}"
+
+
+def test_every_test_module_is_small_and_has_its_own_name():
+    big = {
+        str(p.relative_to(ROOT)): n
+        for p in TESTS.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
+    assert not big, f"test modules over {MAX_LINES} lines (split them by feature): {big}"
+    # most test folders are not packages: pytest imports their modules by file name
+    files = [p for p in TESTS.rglob("*.py") if p.name not in {"conftest.py", "__init__.py"}]
+    names = defaultdict(list)
+    for p in files:
+        names[p.name].append(str(p.relative_to(ROOT)))
+    twins = {name: paths for name, paths in names.items() if len(paths) > 1}
+    assert not twins, f"test modules with the same file name: {twins}"

@@ -50,6 +50,7 @@ _install_log_masking()  # httpx's INFO line carries the URL, query secrets inclu
 DEFAULT_MAX_RESPONSE_SIZE = 100 * 1024 * 1024
 USER_AGENT = f"apinotebook/{__version__} httpx/{httpx.__version__}"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_JOIN_CACHE = 256  # paths whose joined URL a client keeps
 
 #: ``True`` (the shared history), a :class:`History`, or ``None``/``False`` (off).
 HistoryArg = History | bool | None
@@ -207,6 +208,7 @@ class HttpCore:
         # an AsyncClient's pool belongs to one event loop: one client per loop
         self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
         self._aclients = weakref.WeakKeyDictionary()
+        self._joins: dict[str, tuple[httpx.URL, httpx.URL]] = {}  # see _join
 
     # -- configuration -------------------------------------------------------
 
@@ -237,7 +239,8 @@ class HttpCore:
                 url = target.copy_with(query=None)
             elif params is not None:
                 kwargs["params"] = params
-            request = self._client.build_request(method, url, **kwargs)
+            joined = self._join(url) if isinstance(url, str) else url
+            request = self._client.build_request(method, joined, **kwargs)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, TypeError) as exc:
             raise ConfigError(f"cannot build {method} {mask_url(str(url))}: {exc}") from exc
         if request.url.scheme not in ("http", "https"):
@@ -246,6 +249,26 @@ class HttpCore:
                 "base_url (set base_url= on the client)"
             )
         return request
+
+    def _join(self, url: str) -> httpx.URL:
+        """``url`` joined to the base URL exactly as ``httpx.Client`` joins it, remembered.
+
+        httpx parses the base URL and the path again on every request, which
+        costs more than the rest of our per-call work; a client calls the same
+        few paths over and over. The cache is keyed on the path and checked
+        against the base URL it was joined to.
+        """
+        base = self._client.base_url
+        hit = self._joins.get(url)
+        if hit is not None and hit[0] is base:
+            return hit[1]
+        target = httpx.URL(url)
+        if target.is_relative_url:  # as httpx.Client._merge_url: append to the base path
+            target = base.copy_with(raw_path=base.raw_path + target.raw_path.lstrip(b"/"))
+        if len(self._joins) >= _JOIN_CACHE:
+            self._joins.clear()
+        self._joins[url] = (base, target)
+        return target
 
     # -- the loop (sans I/O) ---------------------------------------------------
 
@@ -268,7 +291,9 @@ class HttpCore:
         static = getattr(first_auth, "static_headers", None)
         static_headers: dict[str, str] = static() if callable(static) else {}
         if static_headers:
-            request.headers.update(static_headers)
+            headers = request.headers
+            for name, value in static_headers.items():  # Headers.update builds a Headers first
+                headers[name] = value
             first_auth = None
         attempts: list[Attempt] = []
         first = time.monotonic()
@@ -336,12 +361,15 @@ class HttpCore:
             retryable = exchange.meta.get("retryable")
             wait = None
             if retryable is not False:
+                status = 503 if retryable is True else outcome.status
+                # Retry-After counts on a 429 or a 503 only: skip the header lookup otherwise
+                retry_after = outcome.headers.get("retry-after") if status in (429, 503) else None
                 wait = retry.next_wait(
                     attempt=number,
                     elapsed=spent,
                     idempotent=is_idempotent,
-                    status=503 if retryable is True else outcome.status,
-                    retry_after=outcome.headers.get("retry-after"),
+                    status=status,
+                    retry_after=retry_after,
                 )
             attempts.append(Attempt(number, outcome.status, None, outcome.elapsed, wait or 0.0))
             exchange.attempts = tuple(attempts)

@@ -154,10 +154,12 @@ class RestClient(ClientBase):
 
     def build_request(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
         """The ``httpx.Request`` a call would send (no I/O)."""
-        unknown = set(kwargs) - _REQUEST_KEYS
-        if unknown:
-            raise ConfigError.invalid_choice("request option", sorted(unknown)[0], _REQUEST_KEYS)
-        kwargs = {k: v for k, v in kwargs.items() if k not in ("idempotent", "operation")}
+        if not _REQUEST_KEYS.issuperset(kwargs):
+            unknown = sorted(set(kwargs) - _REQUEST_KEYS)[0]
+            raise ConfigError.invalid_choice("request option", unknown, _REQUEST_KEYS)
+        # kwargs is this call's own dict (**kwargs): dropping keys from it is safe
+        kwargs.pop("idempotent", None)
+        kwargs.pop("operation", None)
         if "timeout" in kwargs:
             kwargs["extensions"] = {"timeout": httpx.Timeout(kwargs.pop("timeout")).as_dict()}
         return self._core.build_request(method, self._url(url), **kwargs)

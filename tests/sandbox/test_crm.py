@@ -1,4 +1,4 @@
-"""The demo CRM over real loopback HTTP: auth, CRUD, pagination, errors, webhooks."""
+"""The sandbox CRM: auth, CRUD, pagination, idempotency, its OpenAPI document and webhooks."""
 
 from __future__ import annotations
 
@@ -10,32 +10,25 @@ from typing import Any
 
 import httpx
 import pytest
+from crm_sandbox import (
+    OPERATIONS,
+    _all,
+    _client,
+    _context,
+    _error,
+    _new_contact,
+    _start,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from apinotebook import ConfigError
 from apinotebook._core.signing import SIGNATURE_HEADER, verify
-from apinotebook.sandbox import Mount, Sandbox, SandboxContext, crm
-from apinotebook.sandbox._context import credentials
+from apinotebook.sandbox import Mount, Sandbox, crm
 from apinotebook.sandbox._crm_store import CrmStore
-from apinotebook.sandbox._webhooks import WebhookDispatcher
 
 pytestmark = pytest.mark.sandbox
-
-OPERATIONS = {
-    "listContacts", "createContact", "getContact", "updateContact", "replaceContact",
-    "deleteContact", "upsertContactByEmail", "listCompanies", "createCompany", "getCompany",
-    "updateCompany", "replaceCompany", "deleteCompany", "createWebhook", "listWebhooks",
-    "getWebhook", "deleteWebhook", "listWebhookDeliveries", "listApps", "getApp", "updateApp",
-}  # fmt: skip
-
-
-def _start(**kwargs: Any) -> Sandbox:
-    kwargs.setdefault("contacts", 200)
-    kwargs.setdefault("companies", 10)
-    return Sandbox(services=("crm",), **kwargs).start()
 
 
 @pytest.fixture(scope="module")
@@ -60,39 +53,6 @@ def sb() -> Iterator[Sandbox]:
     box = _start(seed=2)
     yield box
     box.stop()
-
-
-def _client(box: Sandbox, token: str | None = "CRM_TOKEN") -> httpx.Client:
-    headers = {} if token is None else {"Authorization": f"Bearer {box.env.get(token, token)}"}
-    return httpx.Client(base_url=box.urls["crm"], headers=headers, timeout=10)
-
-
-def _error(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json")
-    error = r.json()["error"]
-    assert set(error) >= {"code", "message"} and error["message"]
-    if code is not None:
-        assert error["code"] == code
-    return dict(error)
-
-
-def _all(client: httpx.Client, path: str = "/contacts", **params: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    cursor = None
-    for _ in range(10_000):
-        query = {**params, **({"cursor": cursor} if cursor else {})}
-        page = client.get(path, params=query).raise_for_status().json()
-        rows.extend(page["data"])
-        assert (page["next_cursor"] is None) == (not page["has_more"])
-        if not page["has_more"]:
-            return rows
-        cursor = page["next_cursor"]
-    raise AssertionError("pagination did not end")
-
-
-def _new_contact(**fields: Any) -> dict[str, Any]:
-    return {"first_name": "Test", "email": f"t{random.random()}@test.example", **fields}
 
 
 # -- auth ------------------------------------------------------------------------------
@@ -331,168 +291,6 @@ def test_unchanged_patch_keeps_updated_at(scratch):
     assert same == contact and put == contact
 
 
-# -- errors ------------------------------------------------------------------------------
-
-JSON = {"Content-Type": "application/json"}
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "kwargs", "status", "where"),
-    [
-        ("POST", "/contacts", {"content": b"", "headers": JSON}, 422, ["body"]),
-        ("POST", "/contacts", {"content": b"{oops", "headers": JSON}, 400, None),
-        ("POST", "/contacts", {"content": b"\x8f\xff\x00\x13", "headers": JSON}, 400, None),
-        ("POST", "/contacts", {"content": b'{"email":"a@b"}'}, 422, ["body"]),
-        ("POST", "/contacts", {"json": [{"email": "a@b"}]}, 422, ["body"]),
-        ("POST", "/contacts", {"json": {"email": 42}}, 422, ["body", "email"]),
-        ("POST", "/contacts", {"json": {"email": ""}}, 422, ["body", "email"]),
-        ("POST", "/contacts", {"json": {"first_name": "No email"}}, 422, ["body", "email"]),
-        ("POST", "/contacts", {"json": {"email": "a@b", "tags": "vip"}}, 422, ["body", "tags"]),
-        ("POST", "/contacts", {"json": {"email": "a@b", "lifecycle_stage": "boss"}}, 422,
-         ["body", "lifecycle_stage"]),
-        ("POST", "/contacts", {"json": {"email": "a@b", "custom_fields": {"x": {"y": 1}}}}, 422,
-         ["body", "custom_fields"]),
-        ("POST", "/contacts", {"content": b'{"email":"a@b","custom_fields":{"x":NaN}}',
-          "headers": JSON}, 422, ["body", "custom_fields"]),
-        ("POST", "/contacts", {"content": rb'{"email":"a@b","custom_fields":{"\udfff":1}}',
-          "headers": JSON}, 422, ["body"]),
-        ("POST", "/companies", {"content": rb'{"name":"\ud800"}', "headers": JSON}, 422,
-         ["body", "name"]),
-        ("POST", "/contacts", {"json": {"email": "a@b", "company_id": "co_9999"}}, 422,
-         ["body", "company_id"]),
-        ("POST", "/contacts", {"json": {"email": "a@b", "id": "c_000001"}}, 422, ["body", "id"]),
-        ("PATCH", "/contacts/c_000001", {"json": {"email": None}}, 422, ["body", "email"]),
-        ("POST", "/companies", {"json": {"name": ""}}, 422, ["body", "name"]),
-        ("POST", "/webhooks", {"json": {"url": "ftp://x", "events": ["contact.created"]}}, 422,
-         ["body", "url"]),
-        ("POST", "/webhooks", {"json": {"url": "http://x", "events": []}}, 422, ["body", "events"]),
-        ("GET", "/contacts?limit=0", {}, 422, ["query", "limit"]),
-        ("GET", "/contacts?limit=501", {}, 422, ["query", "limit"]),
-        ("GET", "/contacts?limit=ten", {}, 422, ["query", "limit"]),
-        ("GET", "/contacts?cursor=bm90LWEtY3Vyc29y", {}, 422, ["query", "cursor"]),
-        ("GET", "/contacts?cursor=%25%25%25", {}, 422, ["query", "cursor"]),
-        ("GET", "/contacts?updated_since=yesterday", {}, 422, ["query", "updated_since"]),
-        ("GET", "/contacts?updated_since=2025-10-01T00:00:00", {}, 422,
-         ["query", "updated_since"]),
-    ],
-)  # fmt: skip
-def test_bad_requests_get_json_errors(scratch, method, path, kwargs, status, where):
-    with _client(scratch) as c:
-        r = c.request(method, path, **kwargs)
-    error = _error(r, status, "malformed_json" if status == 400 else "validation_error")
-    if where is not None:
-        assert error["details"][0]["loc"] == where
-        assert error["details"][0]["message"] in error["message"]
-
-
-def test_unknown_event_lists_the_valid_ones(scratch):
-    with _client(scratch) as c:
-        r = c.post(
-            "/webhooks", json={"url": "http://127.0.0.1:9/x", "events": ["contact.exploded"]}
-        )
-    message = _error(r, 422, "validation_error")["message"]
-    assert all(event in message for event in ("contact.created", "contact.deleted"))
-
-
-def test_cursor_from_another_list_is_rejected(scratch):
-    with _client(scratch) as c:
-        cursor = c.get("/companies", params={"limit": 1}).json()["next_cursor"]
-        r = c.get("/contacts", params={"cursor": cursor})
-    assert "next_cursor" in _error(r, 422, "validation_error")["message"]
-
-
-def _junk(rng: random.Random, depth: int = 0) -> Any:
-    kind = rng.randrange(8 if depth < 2 else 5)
-    scalars = [
-        None,
-        True,
-        -1,
-        1.5e308,
-        "",
-        "x" * rng.randrange(300),
-        "c_000001",
-        "\ud800",
-        float("nan"),
-    ]
-    if kind < 5:
-        return rng.choice(scalars)
-    if kind == 5:
-        return [_junk(rng, depth + 1) for _ in range(rng.randrange(4))]
-    keys = ["email", "first_name", "tags", "custom_fields", "company_id", "url", "events", "\udfff"]
-    return {rng.choice(keys): _junk(rng, depth + 1) for _ in range(rng.randrange(5))}
-
-
-FIELDS = ["first_name", "tags", "custom_fields", "custom_fields", "company_id", "name", "phone"]
-
-
-def test_fuzzed_requests_never_get_a_server_error(scratch):
-    rng = random.Random(1234)
-    contact = {"email": "fuzz@test.example"}
-    targets = [
-        ("POST", "/contacts", contact), ("PATCH", "/contacts/c_000003", {}),
-        ("PUT", "/contacts/c_000004", contact), ("PUT", "/contacts/by-email/fuzz@x.example", {}),
-        ("POST", "/companies", {"name": "Fuzz"}), ("PATCH", "/companies/co_0002", {}),
-        ("POST", "/webhooks", {}), ("GET", "/contacts", {}),
-    ]  # fmt: skip
-    types = ["application/json"] * 4 + ["text/plain", "application/x-www-form-urlencoded", None]
-    statuses = set()
-    with _client(scratch) as c:
-        for i in range(300):
-            method, path, base = rng.choice(targets)
-            body = _junk(rng)
-            if rng.random() < 0.7:  # one bad field in an otherwise good body
-                body = {k: f"{i}{v}" for k, v in base.items()}
-                body[rng.choice(FIELDS)] = _junk(rng)
-            content = json.dumps(body).encode()
-            if rng.random() < 0.2:
-                content = rng.randbytes(rng.randrange(64))
-            ctype = rng.choice(types)
-            query = {
-                "limit": rng.choice(["1", "0", "-5", "x", "500"]),
-                "cursor": rng.choice(["", "%", "WyJ4IiwxXQ"]),
-                "updated_since": rng.choice(["", "2025-13-01T00:00:00Z", "\u00ff"]),
-            }
-            headers = {"Content-Type": ctype} if ctype else {}
-            r = c.request(method, path, content=content, headers=headers, params=query)
-            statuses.add(r.status_code)
-            assert r.status_code < 500, r.text
-            if r.status_code >= 400:
-                _error(r, r.status_code)
-        assert c.get("/contacts", params={"limit": 500}).status_code == 200
-    assert {200, 400, 422} <= statuses
-
-
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("GET", "/contacts/c_999999"),
-        ("GET", "/contacts/nonsense"),
-        ("GET", "/contacts/c_" + "9" * 5000),
-        ("PATCH", "/contacts/c_999999"),
-        ("GET", "/companies/co_9999"),
-        ("GET", "/webhooks/wh_9999"),
-        ("GET", "/webhooks/wh_9999/deliveries"),
-        ("GET", "/no/such/endpoint"),
-        ("GET", "/docs"),
-    ],
-)
-def test_not_found(scratch, method, path):
-    with _client(scratch) as c:
-        r = c.request(method, path, json={"title": "x"} if method == "PATCH" else None)
-    _error(r, 404, "not_found")
-
-
-def test_method_not_allowed(scratch):
-    with _client(scratch) as c:
-        _error(c.delete("/contacts"), 405, "method_not_allowed")
-
-
-def test_oversized_body_gets_413_json(scratch):
-    with _client(scratch) as c:
-        r = c.post("/contacts", content=b" " * (9 * 1024 * 1024), headers=JSON)
-    _error(r, 413, "payload_too_large")
-
-
 # -- OpenAPI ------------------------------------------------------------------------------
 
 
@@ -593,68 +391,3 @@ def test_webhooks_are_signed_retried_and_delivered(sb):
     assert event["type"] == "contact.created" and event["data"]["contact"]["id"] == contact["id"]
     assert json.loads(updated[1])["data"]["contact"]["title"] == "Boss"
     assert json.loads(deleted[1])["type"] == "contact.deleted"
-
-
-# -- seed data -----------------------------------------------------------------------------
-
-
-def test_messy_records_at_the_configured_rate(big):
-    store: CrmStore = big.state("crm")
-    with _client(big) as c:
-        rows = _all(c, limit=500)
-    messy = {r["id"] for r in rows if "@" not in r["email"] or not r["first_name"]}
-    assert messy == set(store.messy_ids) and len(messy) == round(1234 * 0.01)
-    assert any(" at " in r["email"] for r in rows) and any(r["first_name"] == "" for r in rows)
-
-
-def test_messy_rate_option():
-    store = CrmStore.from_context(_context(contacts=1000, options={"crm": {"messy_rate": 0.1}}))
-    assert len(store.messy_ids) == 100
-    assert CrmStore.from_context(_context(options={"crm": {"messy_rate": 0}})).messy_ids == []
-    with pytest.raises(ConfigError, match="between 0 and 1"):
-        CrmStore.from_context(_context(options={"crm": {"messy_rate": 2}}))
-    with pytest.raises(ConfigError, match="messy_rate"):  # a typo is not silently ignored
-        CrmStore.from_context(_context(options={"crm": {"mesy_rate": 0.1}}))
-
-
-def test_same_seed_same_data_other_seed_other_data(big):
-    with _client(big) as c:
-        first = c.get("/contacts").json()
-        companies = c.get("/companies").json()
-    again = CrmStore.from_context(_context(seed=7, contacts=1234, companies=20))
-    assert again.list_contacts() == first and again.list_companies() == companies
-    other = CrmStore.from_context(_context(seed=8, contacts=1234, companies=20))
-    assert other.list_contacts()["data"] != first["data"]
-
-
-def test_seed_contacts_are_well_formed(big):
-    with _client(big) as c:
-        rows = c.get("/contacts", params={"limit": 500}).json()["data"]
-    for row in rows:
-        crm.Contact.model_validate(row)
-        assert row["updated_at"].endswith("Z") and row["created_at"] <= row["updated_at"]
-    assert {r["lifecycle_stage"] for r in rows} == {"lead", "prospect", "customer", "churned"}
-
-
-def test_100k_contacts_build_and_page():
-    mounts = crm.build(_context(seed=3, contacts=100_000, companies=50))
-    store: CrmStore = mounts[0].state
-    assert store.contact_count == 100_000
-    since = store.list_contacts(limit=1, updated_since="2025-12-31T00:00:00Z")
-    page = store.list_contacts(limit=500, cursor=since["next_cursor"])
-    assert since["data"][0]["id"] > "c_099000" and len(page["data"]) == 500
-    assert store.get_contact("c_100000")["id"] == "c_100000"
-
-
-def _context(
-    *, seed: int = 0, contacts: int = 100, companies: int = 5, options: dict[str, Any] | None = None
-) -> SandboxContext:
-    return SandboxContext(
-        base_url="http://127.0.0.1:1",
-        seed=seed,
-        contacts=contacts,
-        companies=companies,
-        credentials=credentials(seed),
-        webhooks=WebhookDispatcher(),
-        options=options or {},
-    )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COURSE = ROOT / "notebooks"
 #: a notebook whose integration keeps SQLite state (the quickest of them to run)
 STATEFUL = "09_billing_to_crm.ipynb"

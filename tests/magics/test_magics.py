@@ -10,12 +10,12 @@ import httpx
 import pytest
 from IPython.core.error import UsageError
 from IPython.testing.globalipapp import get_ipython
-from widget_builders import TOKEN
 
 import apinotebook
 from apinotebook import Bearer, Exchange, History, RestClient, Retry, Secret
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
+TOKEN = Secret("tok-5ecret-value-42", name="TEST_TOKEN").reveal()
 MAIL_SDL = (FIXTURES / "graphql" / "mail.graphql").read_text()
 ENV11 = "http://schemas.xmlsoap.org/soap/envelope/"
 

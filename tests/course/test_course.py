@@ -231,7 +231,7 @@ def test_decision_helper_text_fallback_without_ipywidgets(monkeypatch):
 
 
 def test_the_readme_lists_every_notebook_on_one_line():
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text(encoding="utf-8").splitlines()
     for notebook in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         lines = [line for line in readme if f"(notebooks/{notebook.name})" in line]
