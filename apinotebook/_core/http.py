@@ -35,8 +35,8 @@ from apinotebook.__about__ import __version__
 from apinotebook._core.errors import error_kind, map_httpx_error
 from apinotebook._core.inflate import Inflater, inflatable
 from apinotebook._core.logmask import install as _install_log_masking
-from apinotebook._core.secrets import carries_secret, is_sensitive_header, mask_text, mask_url
-from apinotebook._core.urls import same_origin
+from apinotebook._core.redirects import next_hop
+from apinotebook._core.secrets import mask_url
 from apinotebook._exceptions import ConfigError, ProtocolError, ResponseTooLarge, TransportError
 from apinotebook._exchange import Attempt, Exchange, ProtocolName, Request
 from apinotebook._history import History
@@ -109,36 +109,6 @@ def resolve_retry(value: Retry | bool | int | None) -> Retry:
     if isinstance(value, int):
         return Retry(max_attempts=max(1, value))
     raise ConfigError(f"retry= takes a Retry, True/False or a number of attempts, not {value!r}")
-
-
-def _redirect(request: httpx.Request, raw: _Raw) -> tuple[httpx.Request, bool]:
-    """The next hop's request, and whether it leaves the origin."""
-    location = raw.headers["location"]
-    try:
-        url = request.url.join(location)
-    except httpx.InvalidURL as exc:
-        raise ProtocolError(
-            f"the server redirected to an invalid URL ({mask_text(location)[:200]!r})"
-        ) from exc
-    if url.scheme not in ("http", "https"):
-        raise ProtocolError(f"refusing to follow a redirect to {mask_url(str(url))}")
-    method = request.method
-    if raw.status == 303 and method != "HEAD" or raw.status in (301, 302) and method == "POST":
-        method = "GET"
-    cross = not same_origin(url, request.url)
-    headers = httpx.Headers(
-        [
-            (k, v)
-            for k, v in request.headers.multi_items()
-            if k.lower() != "host"
-            # credentials stay on their origin: by name, and by value (a Secret's or an
-            # auth object's value under any header name)
-            and not (cross and (is_sensitive_header(k) or carries_secret(v)))
-            and not (method != request.method and k.lower() in ("content-length", "content-type"))
-        ]
-    )
-    content = request.content if method == request.method else b""
-    return httpx.Request(method, url, headers=headers, content=content), cross
 
 
 class HttpCore:
@@ -311,7 +281,7 @@ class HttpCore:
                 if len(redirects) >= self.max_redirects:
                     origin = mask_url(str(request.url))
                     raise ProtocolError(f"more than {self.max_redirects} redirects from {origin}")
-                current, cross = _redirect(current, outcome)
+                current, cross = next_hop(current, outcome.status, outcome.headers)
                 if cross:
                     hop_auth = None
                     for name in static_headers:
