@@ -60,25 +60,16 @@ from apinotebook.export._secret_spans import (
     string_spans,
     text_spans,
 )
-from apinotebook.export._secrets_scan import is_hash_context, is_secret_name, secret_strength
+from apinotebook.export._secrets_scan import (
+    CREDENTIAL_ARGS,
+    is_hash_context,
+    is_secret_name,
+    secret_strength,
+)
 from apinotebook.export._syntax import callee
 
 __all__ = ["Flow", "Map", "Seq", "Str", "follow"]
 
-#: callee -> (position, keyword) of its credential argument
-CREDENTIAL_ARGS: dict[str, tuple[int, str]] = {
-    "Secret": (0, "value"),
-    "Bearer": (0, "token"),
-    "Basic": (1, "password"),
-    "BasicAuth": (1, "password"),
-    "DigestAuth": (1, "password"),
-    "ApiKey": (0, "key"),
-    "OAuth2ClientCredentials": (2, "client_secret"),
-    "WsseUsernameToken": (1, "password"),
-    "UsernameToken": (1, "password"),
-    "HTTPBasicAuth": (1, "password"),
-    "HTTPDigestAuth": (1, "password"),
-}
 _B64DECODE = frozenset({"b64decode", "standard_b64decode", "urlsafe_b64decode", "decodebytes"})
 #: how deep calls of the notebook's own functions are followed, and how many in all
 _DEPTH = 4

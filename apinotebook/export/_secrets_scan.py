@@ -47,6 +47,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 __all__ = [
     "ALLOW_MARKER",
+    "CREDENTIAL_ARGS",
     "Finding",
     "cookie_problem",
     "is_hash_context",
@@ -150,7 +151,7 @@ _HASH_WORDS = frozenset(
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 #: callee name -> (position, keyword) of its credential argument
-_CREDENTIAL_ARGS: dict[str, tuple[int, str]] = {
+CREDENTIAL_ARGS: dict[str, tuple[int, str]] = {
     "Secret": (0, "value"),
     "Bearer": (0, "token"),
     "Basic": (1, "password"),
@@ -164,6 +165,8 @@ _CREDENTIAL_ARGS: dict[str, tuple[int, str]] = {
     "from_issuer": (99, "client_secret"),
     "WsseUsernameToken": (1, "password"),
     "UsernameToken": (1, "password"),
+    "HTTPBasicAuth": (1, "password"),
+    "HTTPDigestAuth": (1, "password"),
 }
 #: callee name -> (position, keyword) of a default value for a named secret
 _DEFAULT_ARGS: dict[str, tuple[int, str]] = {
@@ -496,8 +499,8 @@ class _Scanner(ast.NodeVisitor):
         name = _callee(node)
         for kw in node.keywords:
             self.pair(kw.arg, kw.value)
-        if name in _CREDENTIAL_ARGS:
-            position, keyword = _CREDENTIAL_ARGS[name]
+        if name in CREDENTIAL_ARGS:
+            position, keyword = CREDENTIAL_ARGS[name]
             arg = _argument(node, position, keyword)
             value = _const_str(arg)
             if arg is not None and value is not None and not is_placeholder(value):
