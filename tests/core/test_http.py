@@ -8,6 +8,7 @@ import json
 
 import httpx
 import pytest
+from http_fakes import Recorder, client
 from starlette.applications import Starlette
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse
@@ -31,29 +32,6 @@ from apinotebook import (
 )
 from apinotebook._core.http import HttpCore
 from apinotebook.sandbox import Mount, Sandbox
-
-FAST = Retry(backoff=0, jitter=False)
-
-
-class Recorder:
-    """A MockTransport handler that replays scripted responses and records requests."""
-
-    def __init__(self, *responses: httpx.Response | Exception):
-        self.responses = list(responses)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        item = self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
-        if isinstance(item, Exception):
-            raise item
-        return item
-
-
-def client(handler, **kw) -> RestClient:
-    kw.setdefault("retry", FAST)
-    kw.setdefault("history", History())
-    return RestClient("https://api.example/v1", transport=httpx.MockTransport(handler), **kw)
 
 
 def test_retries_are_recorded_in_history():

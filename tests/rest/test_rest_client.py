@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+from http_fakes import Recorder, client
 
 from apinotebook import (
     ConfigError,
@@ -15,31 +16,7 @@ from apinotebook import (
     Exchange,
     History,
     RestClient,
-    Retry,
 )
-
-FAST = Retry(backoff=0, jitter=False)
-
-
-class Recorder:
-    """A MockTransport handler that replays scripted responses and records requests."""
-
-    def __init__(self, *responses: httpx.Response | Exception):
-        self.responses = list(responses)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        item = self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
-        if isinstance(item, Exception):
-            raise item
-        return item
-
-
-def client(handler, **kw) -> RestClient:
-    kw.setdefault("retry", FAST)
-    kw.setdefault("history", History())
-    return RestClient("https://api.example/v1", transport=httpx.MockTransport(handler), **kw)
 
 
 def test_base_url_joining():
