@@ -26,6 +26,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _cmdline(pid: int) -> bytes:
+    """A process's command line; empty once it has exited (children come and go)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
+
+
+def _kernel_of(server: int, timeout: float = 30.0) -> int:
+    """The one ipykernel child of JupyterLab, once it has started."""
+    deadline = time.monotonic() + timeout
+    while True:
+        kernels = [pid for pid in _children(server) if b"ipykernel" in _cmdline(pid)]
+        if len(kernels) == 1 or time.monotonic() > deadline:
+            (kernel,) = kernels
+            return kernel
+        time.sleep(0.2)
+
+
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
@@ -258,11 +277,7 @@ def test_killing_the_launcher_stops_jupyterlab_and_its_kernels(tmp_path, sig):
             f"http://127.0.0.1:{port}/api/kernels", params={"token": token}, json={}, timeout=30
         )
         assert started.status_code == 201, started.text
-        (kernel,) = [
-            pid
-            for pid in _children(server)
-            if b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        ]
+        kernel = _kernel_of(server)
         os.kill(proc.pid, sig)  # the one process, not its group
         proc.wait(30)
         if sig != signal.SIGKILL:
