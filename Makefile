@@ -63,7 +63,7 @@ bench: dev
 	$(BIN)/python -m benchmarks
 
 # the core and the sandbox on another Python (make test-py312, make test-py313)
-CORE_TEST_DEPS := pytest pytest-socket pytest-timeout pytest-xdist jsonschema openapi-spec-validator ruff hypothesis
+CORE_TEST_DEPS := pytest pytest-socket pytest-timeout pytest-xdist jsonschema openapi-spec-validator ruff hypothesis 'gql[httpx]>=3.5,<5'
 
 .PRECIOUS: .venv3%/.installed
 .venv3%/.installed: pyproject.toml Makefile

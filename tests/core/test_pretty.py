@@ -86,6 +86,7 @@ def test_one_masking_rule_for_the_body_the_card_and_the_inspector(value, masked)
 
 
 def test_generated_code_reads_credentials_from_the_environment_or_masks_them():
+    pytest.importorskip("anywidget")  # the explorers need the notebook extra
     from apinotebook.widgets._explorer import dict_code, keyword_args
 
     values = {"api_key": "k-1", "passwords": ["hunter2-a"], "password_set": True, "n": [1]}
