@@ -212,14 +212,18 @@ def schema_from_introspection(data: Any, *, origin: str = "the introspection res
         )
     try:
         with gc_paused():
-            schema = build_client_schema(dict(data), assume_valid=False)  # type: ignore[arg-type]
+            schema = build_client_schema(dict(data), assume_valid=True)  # type: ignore[arg-type]
     except (TypeError, KeyError, ValueError, AttributeError, GraphQLError) as exc:
         raise SpecError(f"{origin} is not a valid introspection result: {exc}") from exc
     return _checked(schema, origin)
 
 
-def _introspection_text(text: str, origin: str) -> GraphQLSchema:
-    key = "json:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+def _introspection_text(text: str | bytes, origin: str, *, key: str | None = None) -> (
+    GraphQLSchema
+):  # fmt: skip
+    if key is None:
+        raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+        key = "json:" + hashlib.sha256(raw).hexdigest()
     schema = _cached(key)
     if schema is not None:
         return schema
@@ -252,17 +256,25 @@ def _looks_like_path(text: str) -> bool:
 def _load_file(path: Path) -> GraphQLSchema:
     origin = f"schema file {str(path)!r}"
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        stat = path.stat()
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise ConfigError(
             f"There is no {origin}. Pass SDL text, an introspection dict, or the path of an "
             f"existing {', '.join(SDL_SUFFIXES)} or .json file."
         ) from exc
-    except (OSError, UnicodeError) as exc:
+    except OSError as exc:
         raise SpecError(f"cannot read {origin}: {exc}") from exc
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    # a file is known by where it is and when it changed: no need to hash megabytes
+    key = f"file:{path.resolve()}:{stat.st_mtime_ns}:{stat.st_size}"
     suffix = path.suffix.lower()
-    if suffix == ".json" or (suffix not in SDL_SUFFIXES and text.lstrip().startswith("{")):
-        return _introspection_text(text, origin)
+    if suffix == ".json" or (suffix not in SDL_SUFFIXES and raw.lstrip().startswith(b"{")):
+        return _introspection_text(raw, origin, key="json:" + key)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"cannot read {origin}: {exc}") from exc
     return schema_from_sdl(text, origin=origin)
 
 
