@@ -308,7 +308,7 @@ def run(entities: int | None = None, *, repeat: int | None = None, seed: int = 7
     if client.validate(query):
         raise RuntimeError(f"the sample query does not validate: {client.validate(query)}")
 
-    results["real_world"] = real_world(repeat)
+    results["real_world"] = real_world(max(repeat, 7))  # small loads: more samples
     results["ratios"] = {
         "client_sdl_text / raw_build_schema+validate_schema": seconds["client_sdl_text"]
         / seconds["raw_build_schema+validate_schema"],
