@@ -10,6 +10,7 @@ from typing import Any
 from apinotebook.__about__ import __version__
 from apinotebook._core import compat as _compat
 from apinotebook._core import views as _views
+from apinotebook._core.ratelimit import ApiDeprecationWarning
 from apinotebook._core.secrets import Secret
 from apinotebook._core.views import show
 from apinotebook._exceptions import (
@@ -68,6 +69,7 @@ from apinotebook.soap import SoapClient
 __all__ = [
     "AccessDeniedError",
     "AlreadyRunningError",
+    "ApiDeprecationWarning",
     "ApiKey",
     "ApiNotebookError",
     "Attempt",

@@ -25,7 +25,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,6 +33,7 @@ import httpx
 
 from apinotebook._core import json as _json
 from apinotebook._core.curlfmt import format_curl
+from apinotebook._core.ratelimit import ApiLifecycle, RateLimit, parse_lifecycle, parse_rate_limit
 from apinotebook._core.render import exchange_html, exchange_mimebundle, human_size
 from apinotebook._core.secrets import mask_body, mask_headers, mask_text, mask_url
 from apinotebook._exceptions import DecodeError, GraphQLResponseError, HTTPStatusError, SoapFault
@@ -265,6 +266,24 @@ class Exchange:
         """The SOAP Fault (code, message, detail), if the response is one."""
         fault: dict[str, Any] | None = self.meta.get("fault")
         return fault
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The rate-limit budget the response reports; ``None`` if it says nothing.
+
+        Read from ``RateLimit-*`` (IETF draft), ``X-RateLimit-*`` and ``Retry-After``:
+        ``ex.rate_limit.remaining``, ``.reset`` (seconds), ``.reset_at``.
+        """
+        if "rate_limit" not in self._cache:
+            now = self.started_at + timedelta(seconds=self.elapsed)
+            self._cache["rate_limit"] = parse_rate_limit(self.headers, now=now)
+        limit: RateLimit | None = self._cache["rate_limit"]
+        return limit
+
+    @property
+    def lifecycle(self) -> ApiLifecycle | None:
+        """``Deprecation`` and ``Sunset`` as the response states them (``None`` if neither)."""
+        return parse_lifecycle(self.headers)
 
     @property
     def ok(self) -> bool:

@@ -9,6 +9,7 @@ PUBLIC = {
     # clients and the model
     "Exchange", "Request", "Attempt", "History", "history", "show",
     "RestClient", "OpenAPIClient", "CurlClient", "GraphQLClient", "SoapClient", "Retry",
+    "ApiDeprecationWarning",
     # auth
     "ApiKey", "Basic", "Bearer", "OAuth2ClientCredentials", "WsseUsernameToken", "Secret",
     "OAuth2AuthorizationCode", "OAuth2DeviceCode",

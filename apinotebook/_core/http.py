@@ -33,8 +33,9 @@ import httpx
 
 from apinotebook.__about__ import __version__
 from apinotebook._core.errors import error_kind, map_httpx_error
-from apinotebook._core.inflate import Inflater, inflatable
+from apinotebook._core.inflate import Inflater, inflater_for
 from apinotebook._core.logmask import install as _install_log_masking
+from apinotebook._core.ratelimit import warn_lifecycle
 from apinotebook._core.redirects import next_hop
 from apinotebook._core.secrets import mask_url
 from apinotebook._exceptions import ConfigError, ProtocolError, ResponseTooLarge, TransportError
@@ -179,6 +180,7 @@ class HttpCore:
         self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
         self._aclients = weakref.WeakKeyDictionary()
         self._joins: dict[str, tuple[httpx.URL, httpx.URL]] = {}  # see _join
+        self._warned: set[tuple[str, str]] = set()  # endpoints whose deprecation was said
 
     # -- configuration -------------------------------------------------------
 
@@ -351,6 +353,7 @@ class HttpCore:
     def _record(self, exchange: Exchange) -> None:
         if self.history is not None:
             self.history.append(exchange)
+        warn_lifecycle(exchange.method, exchange.url, exchange.headers, self._warned)
 
     # -- sync driver -------------------------------------------------------------
 
@@ -441,10 +444,9 @@ class HttpCore:
         return size
 
     def _inflater(self, response: httpx.Response) -> Inflater | None:
-        encoding = response.headers.get("content-encoding", "")
-        if not inflatable(encoding) or response.is_stream_consumed:  # in memory already (mocks)
-            return None
-        return Inflater(encoding, self.max_response_size, lambda: self._too_large(response, None))
+        return inflater_for(
+            response, self.max_response_size, lambda: self._too_large(response, None)
+        )
 
     def _read(self, response: httpx.Response) -> bytes:
         if self._read_whole(response):

@@ -14,9 +14,11 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 
+import httpx
+
 from apinotebook._exceptions import DecodeError
 
-__all__ = ["STEP", "Inflater", "inflatable"]
+__all__ = ["STEP", "Inflater", "inflatable", "inflater_for"]
 
 #: bytes one decompression step may produce
 STEP = 1024 * 1024
@@ -79,3 +81,17 @@ class Inflater:
         except zlib.error as exc:
             raise DecodeError(f"the compressed body is truncated or corrupt: {exc}") from exc
         return b"".join(self.parts)
+
+
+def inflater_for(
+    response: httpx.Response, limit: int | None, too_large: Callable[[], Exception]
+) -> Inflater | None:
+    """An inflater for ``response``'s body, or ``None`` when httpx should decode it.
+
+    ``None`` for encodings other than gzip and deflate, and for a body already in
+    memory (a mock transport's response is read when it is built).
+    """
+    encoding = response.headers.get("content-encoding", "")
+    if not inflatable(encoding) or response.is_stream_consumed:
+        return None
+    return Inflater(encoding, limit, too_large)
