@@ -283,7 +283,10 @@ class Exchange:
     @property
     def lifecycle(self) -> ApiLifecycle | None:
         """``Deprecation`` and ``Sunset`` as the response states them (``None`` if neither)."""
-        return parse_lifecycle(self.headers)
+        if "lifecycle" not in self._cache:
+            self._cache["lifecycle"] = parse_lifecycle(self.headers)
+        lifecycle: ApiLifecycle | None = self._cache["lifecycle"]
+        return lifecycle
 
     @property
     def ok(self) -> bool:

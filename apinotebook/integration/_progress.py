@@ -9,12 +9,12 @@ seconds.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Callable
 from html import escape
 from typing import Any
 
+from apinotebook._core.views import in_kernel
 from apinotebook.integration._report import RunReport
 
 __all__ = ["make_progress"]
@@ -22,12 +22,6 @@ __all__ = ["make_progress"]
 log = logging.getLogger("apinotebook.integration")
 
 Progress = Callable[[RunReport], None]
-
-
-def _in_kernel() -> bool:
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _line(report: RunReport) -> str:
@@ -75,7 +69,7 @@ def make_progress(mode: str | Progress | None) -> Progress | None:
     if callable(mode):
         return mode
     if mode == "auto":
-        mode = "notebook" if _in_kernel() else "log"
+        mode = "notebook" if in_kernel() else "log"
     if mode == "notebook":
         return _NotebookProgress()
     if mode == "log":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -22,3 +23,10 @@ def close_integrations(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     for integration in created:
         integration.close()
+
+
+@pytest.fixture
+def stack() -> Iterator[contextlib.ExitStack]:
+    """Closes the clients a test opened."""
+    with contextlib.ExitStack() as exits:
+        yield exits

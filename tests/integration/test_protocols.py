@@ -7,7 +7,6 @@ source record changed that must carry exactly that change.
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -36,13 +35,6 @@ from apinotebook.integration import Batch, Integration
 from apinotebook.soap import SoapClient
 
 pytestmark = pytest.mark.sandbox
-
-
-@pytest.fixture
-def stack() -> Iterator[contextlib.ExitStack]:
-    """Closes the clients a test opened."""
-    with contextlib.ExitStack() as exits:
-        yield exits
 
 
 # -- REST -> GraphQL ---------------------------------------------------------------------

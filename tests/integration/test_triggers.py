@@ -5,7 +5,6 @@ And the state connections their background threads open are closed.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import sqlite3
@@ -34,13 +33,6 @@ from apinotebook.auth import OAuth2ClientCredentials
 from apinotebook.integration import Batch, Integration
 
 pytestmark = pytest.mark.sandbox
-
-
-@pytest.fixture
-def stack() -> Iterator[contextlib.ExitStack]:
-    """Closes the clients a test opened."""
-    with contextlib.ExitStack() as exits:
-        yield exits
 
 
 # -- triggers: webhooks and schedules ---------------------------------------------------
