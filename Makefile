@@ -9,12 +9,13 @@ PYTEST_WORKERS ?= 2
 DEV_EXTRAS := .[all,dev]
 install = $(1)/bin/python -m uv pip install --python $(1)/bin/python $(2) || $(1)/bin/python -m pip install $(2)
 
-.PHONY: help lab test lint typecheck unit notebooks browser core-venv-check bench install dev clean corpus
+.PHONY: help lab test lint typecheck unit notebooks browser core-venv-check bench install dev clean corpus docs
 
 help:
 	@echo "make lab        set up, start the sandbox, open JupyterLab on notebooks/"
 	@echo "make test       set up and run lint, types, unit, notebook and browser tests"
 	@echo "make bench      run the benchmarks and rewrite docs/benchmarks.md"
+	@echo "make docs       build the documentation site with the executed course into build/site"
 	@echo "make corpus     run the real-world corpus (540 description files; fetched and cached)"
 	@echo "make test-py312 / test-py313: core and sandbox tests under Python 3.12 / 3.13"
 
@@ -58,6 +59,17 @@ core-venv-check: dev
 	tests/export/core_venv_check.sh $(VENV)
 
 test: lint typecheck unit notebooks browser core-venv-check
+
+# the site: docs/ plus the course executed against a private sandbox, built strict
+# (a broken link or a missing API reference fails) into build/site
+SITE_SRC := build/site-src
+docs: dev
+	rm -rf $(SITE_SRC) && mkdir -p $(SITE_SRC)/course
+	cp -r docs/. $(SITE_SRC)/
+	cp notebooks/README.md $(SITE_SRC)/course/index.md
+	$(BIN)/jupyter nbconvert --to notebook --execute --log-level WARN \
+		--ExecutePreprocessor.timeout=600 --output-dir $(SITE_SRC)/course notebooks/*.ipynb
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -f docs/mkdocs.yml
 
 bench: dev
 	$(BIN)/python -m benchmarks
