@@ -99,7 +99,7 @@ def test_render_never_evaluates_python():
 def test_filters_are_the_documented_set():
     assert set(FILTERS) == {
         "lower", "upper", "title", "strip", "default", "contains", "truncate", "replace",
-        "split_first", "int", "float", "str", "bool",
+        "split_first", "split_last", "int", "float", "str", "bool", "lookup",
     }  # fmt: skip
 
 
