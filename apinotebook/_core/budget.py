@@ -75,6 +75,7 @@ class RateBudget:
         self._reset_at: float | None = None  # on self.clock
         self._window: datetime | None = None  # the reported reset, to tell windows apart
         self._in_flight = 0  # let through, not yet observed
+        self._metered: bool | None = None  # whether answers report a budget (None: not known)
 
     def __repr__(self) -> str:
         left = "?" if self._remaining is None else self._remaining
@@ -96,6 +97,8 @@ class RateBudget:
         if exchange is None:
             return
         limit = exchange.rate_limit
+        if self._metered is None:
+            self._metered = limit is not None
         if limit is None:
             return
         now = self.clock()
@@ -132,6 +135,8 @@ class RateBudget:
                 # a new window: assume its full size until a response says otherwise
                 self._remaining = self._limit
                 self._reset_at = None
+            if self._metered is None and self._in_flight:
+                return _POLL  # one request at a time until the API says what is left
             if self._remaining is None or self._remaining > self.reserve:
                 if self._remaining is not None:
                     self._remaining -= 1
