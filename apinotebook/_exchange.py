@@ -281,6 +281,16 @@ class Exchange:
         return limit
 
     @property
+    def from_cache(self) -> bool:
+        """The body was served from a cache: a ``304`` revalidated it, or the HTTP cache held it.
+
+        ``meta["cache"]`` says which (``"revalidated"`` or ``"hit"``); a
+        revalidated exchange has the remembered status and body and the 304's
+        fresh headers (``meta["wire_status"]`` is 304).
+        """
+        return bool(self.meta.get("cache"))
+
+    @property
     def lifecycle(self) -> ApiLifecycle | None:
         """``Deprecation`` and ``Sunset`` as the response states them (``None`` if neither)."""
         if "lifecycle" not in self._cache:
@@ -537,6 +547,11 @@ class Exchange:
         target = f"{what} " if what else ""
         outcome = f"{self.status} {self.reason}" if self.status else f"failed: {self.error}"
         retries = f" · {self.retries} retries" if self.retries else ""
+        cached = self.meta.get("cache")
+        if cached:
+            retries += (
+                " · from cache (304 Not Modified)" if cached == "revalidated" else " · cached"
+            )
         return (
             f"{self.protocol} {self.method} {target}{mask_url(self.url)} → {outcome} · "
             f"{self.elapsed * 1000:.1f} ms · {human_size(self.size)}{retries}"

@@ -234,6 +234,23 @@ class SandboxApp:
                 )
                 return
 
+        # 2b. a rate-limit budget per credential, reported on every answer
+        if cfg.budget is not None:
+            who = (mount.credential_of or _default_credential)(headers)
+            budgets = self.faults.budgets
+            allowed, left, reset = budgets.take((service, who), cfg.budget, cfg.budget_window)
+            fields = budgets.headers(cfg.budget, left, reset, cfg.budget_window)
+            if not allowed:
+                self._count(service, "429")
+                retry = [(b"retry-after", retry_after_header(reset).encode())]
+                message = (
+                    f"The budget of {cfg.budget} requests per {cfg.budget_window:g} s is spent."
+                )
+                await _send_error(send, mount.error_format, 429, "rate_limited", message,
+                                  extra_headers=fields + retry)  # fmt: skip
+                return
+            send = _with_headers(send, fields)
+
         # 3. seeded faults
         fault, latency = self.faults.draw(service, cfg) if cfg.active else (None, 0.0)
         if latency:
@@ -502,6 +519,17 @@ async def _send_bytes(
     headers.extend(extra_headers or [])
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    """``send`` that adds ``extra`` headers to the response."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sending
 
 
 async def _send_error(

@@ -26,6 +26,8 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import httpx
+
 from apinotebook._exceptions import ConfigError, MissingExtraError, SandboxError
 from apinotebook.sandbox._app import SandboxApp
 from apinotebook.sandbox._context import Mount, SandboxContext, credentials
@@ -74,6 +76,26 @@ class _Controls:
     def env_lines(self) -> list[str]:
         """``export NAME=value`` lines for a shell."""
         return [f"export {k}={shlex.quote(v)}" for k, v in sorted(self.env.items())]
+
+    def approve_device(self, user_code: str, *, approve: bool = True) -> None:
+        """Do what the demo user does on their phone: type ``user_code``, log in, decide.
+
+        The device flow's sign-in happens on another device; in a course notebook or a
+        test that device is this call: it fills in the sandbox's verification page
+        (``/auth/device``) with the demo user's credentials, over HTTP as a browser does.
+
+        Raises:
+            SandboxError: the page refused the code (unknown or expired).
+        """
+        form = {
+            "user_code": user_code,
+            "username": self.env["AUTH_USERNAME"],
+            "password": self.env["AUTH_PASSWORD"],
+            "decision": "approve" if approve else "deny",
+        }
+        page = httpx.post(self.env["AUTH_ISSUER"] + "/device", data=form, timeout=10)
+        if page.status_code != 200:
+            raise SandboxError(f"The verification page refused the code {user_code!r}.")
 
     def export_env(self, environ: dict[str, str] | None = None) -> None:
         """Put the URLs and credentials into ``os.environ`` (or ``environ``)."""

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from apinotebook._core.signing import SignatureError, verify
 from apinotebook.sandbox._chat_store import MAX_KEYS, ChatChannel, ChatStore
 from apinotebook.sandbox._context import Mount, SandboxContext
+from apinotebook.sandbox._delegated import Delegation
 from apinotebook.sandbox._rest import ApiError, make_app, options_of, rest_mount, store_of
 
 __all__ = ["MAX_KEYS", "MAX_TEXT", "ChatStore", "build"]
@@ -378,11 +379,12 @@ def build(ctx: SandboxContext) -> list[Mount]:
         hook_url=lambda token: ctx.url(f"/chat/hooks/{token}"),
         require_signature=bool(options.get("require_signature", False)),
     )
+    delegation = store.delegation = Delegation(ctx.url("/auth"), "chat")  # users' tokens
     mount = rest_mount(
         "chat",
         _app,
         store,
-        check=lambda header, write: store.authenticate(header),
+        check=lambda header, write: delegation.check(header, write) or store.authenticate(header),
         public=("/openapi.json", "/hooks/"),
     )
     return [mount]
