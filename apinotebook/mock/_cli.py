@@ -10,19 +10,18 @@ from apinotebook.mock._server import KINDS, Mock, MockServer
 
 __all__ = ["add_mock_command", "run_mock"]
 
+_HELP = "serve a mock of an OpenAPI document, a GraphQL schema or a WSDL"
+_DESCRIPTION = (
+    "Serve a working mock of each description on one loopback port: answers from the "
+    "description's examples or made up from its schemas (the same for the same --seed), "
+    "requests checked against it (400 with the failing path, GraphQL errors, SOAP Faults). "
+    "Prints each mock's URL."
+)
+
 
 def add_mock_command(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``mock SPEC [SPEC ...] [--port N] [--seed S] [--stateful]``."""
-    p = sub.add_parser(
-        "mock",
-        help="serve a mock of an OpenAPI document, a GraphQL schema or a WSDL",
-        description=(
-            "Serve a working mock of each description on one loopback port: answers from "
-            "the description's examples or made up from its schemas (the same for the same "
-            "--seed), requests checked against it (400 with the failing path, GraphQL "
-            "errors, SOAP Faults). Prints each mock's URL."
-        ),
-    )
+    p = sub.add_parser("mock", help=_HELP, description=_DESCRIPTION)
     p.add_argument("specs", nargs="+", metavar="SPEC", help="a description file or URL")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")

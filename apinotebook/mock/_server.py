@@ -49,7 +49,7 @@ def detect_kind(spec: Any) -> Kind:
     if isinstance(spec, Mapping):
         data = spec.get("data", spec)
         return "graphql" if isinstance(data, Mapping) and "__schema" in data else "openapi"
-    if isinstance(spec, Path) or (isinstance(spec, str) and "\n" not in spec and len(spec) < 4096):
+    if isinstance(spec, Path) or (isinstance(spec, str) and _looks_like_location(spec)):
         path = Path(spec).expanduser()
         suffix = path.suffix.lower()
         if suffix in _SDL_SUFFIXES:
@@ -71,6 +71,13 @@ def detect_kind(spec: Any) -> Kind:
             and not re.search(r"^\s*(openapi|swagger)\s*:", head, re.M):  # fmt: skip
         return "graphql"
     return "openapi"
+
+
+def _looks_like_location(text: str) -> bool:
+    """A path or URL rather than the description itself."""
+    if "\n" in text or len(text) > 4096 or text.lstrip()[:1] in ("<", "{"):
+        return False
+    return "://" in text or Path(text).expanduser().exists() or bool(Path(text).suffix)
 
 
 def _slug(text: str) -> str:
@@ -121,8 +128,8 @@ class Mock:
                                      service=service, port=port)  # fmt: skip
         #: seconds spent reading the description and building the mock
         self.load_seconds = time.perf_counter() - t0
-        default = Path(spec).stem if isinstance(spec, str | Path) and "\n" not in str(spec) \
-            and len(str(spec)) < 4096 else self.engine.title  # fmt: skip
+        located = isinstance(spec, Path) or (isinstance(spec, str) and _looks_like_location(spec))
+        default = Path(str(spec).split("?")[0]).stem if located else self.engine.title
         self.name = _slug(name or default or self.kind)
 
     @property
@@ -211,6 +218,7 @@ class MockServer:
     def stop(self) -> None:
         """Stop serving (safe to call twice)."""
         self.sandbox.stop()
+        self.urls = {}
 
     @property
     def url(self) -> str:
