@@ -9,11 +9,14 @@ faults and statistics).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Reply", "Request", "asgi_app", "json_reply", "problem"]
+
+logger = logging.getLogger("apinotebook.mock")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -98,7 +101,11 @@ def asgi_app(
             body=b"".join(parts),
             base=f"{scope.get('scheme', 'http')}://{headers.get('host', 'localhost')}{root}",
         )
-        reply = handle(request)
+        try:
+            reply = handle(request)
+        except Exception as exc:  # noqa: BLE001 - a mock answers, whatever broke
+            logger.exception("the mock failed on %s %s", request.method, request.path)
+            reply = problem(500, f"the mock failed: {type(exc).__name__}: {str(exc)[:300]}")
         out = [(b"content-length", str(len(reply.body)).encode())]
         if reply.content_type:
             out.append((b"content-type", reply.content_type.encode("latin-1")))

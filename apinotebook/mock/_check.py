@@ -15,6 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+# imported with the module, before a document is loaded: importing it later, with a
+# 47 MB document alive, costs seconds of garbage collection
+import openapi_schema_validator as osv
+
 from apinotebook.mock._asgi import Request
 from apinotebook.mock._generate import pick_type
 from apinotebook.openapi import Operation
@@ -57,8 +61,6 @@ def clean_schema(schema: Any, _seen: dict[int, Any] | None = None) -> Any:
 
 def validator_for(schema: Any, version: str, *, mode: str) -> Any:
     """An OpenAPI schema validator for a request (``write``) or a response (``read``)."""
-    import openapi_schema_validator as osv
-
     if version.startswith(("3.1", "3.2")):
         return osv.OAS31Validator(clean_schema(schema), format_checker=osv.oas31_format_checker)
     cls = osv.OAS30WriteValidator if mode == "write" else osv.OAS30ReadValidator

@@ -148,16 +148,25 @@ class GraphQLMock:
         errors = validate(self.schema, document)
         if errors:
             return {"errors": [e.formatted for e in errors[:20]]}
-        result = execute(
-            self.schema,
-            document,
-            variable_values=variables,
-            operation_name=operation,
-            field_resolver=self._resolve,
-            type_resolver=self._type_of,
-        )
-        if hasattr(result, "__await__"):  # pragma: no cover - no resolver here is async
-            return {"errors": [{"message": "asynchronous execution is not supported"}]}
+        run: Any = execute
+        if self.schema.get_directive("defer") or self.schema.get_directive("stream"):
+            # graphql-core 3.3 runs schemas that declare @defer/@stream only this way
+            import graphql.execution
+
+            run = getattr(graphql.execution, "experimental_execute_incrementally", execute)
+        try:
+            result = run(
+                self.schema,
+                document,
+                variable_values=variables,
+                operation_name=operation,
+                field_resolver=self._resolve,
+                type_resolver=self._type_of,
+            )
+        except GraphQLError as exc:
+            return {"errors": [exc.formatted]}
+        if not hasattr(result, "data") or hasattr(result, "__await__"):
+            return {"errors": [{"message": "@defer, @stream and async execution are not mocked"}]}
         out: dict[str, Any] = {}
         if result.errors:
             out["errors"] = [e.formatted for e in result.errors[:20]]

@@ -189,6 +189,14 @@ def _load(spec: Any, kind: str, *, seed: int, stateful: bool, service: str | Non
     return SoapMock(client, seed=seed)
 
 
+def _import_server() -> None:
+    """Import the server before big documents are loaded (a later import pays their GC)."""
+    try:
+        import uvicorn  # noqa: F401
+    except ModuleNotFoundError:  # Sandbox.start says which extra to install
+        pass
+
+
 class MockServer:
     """Mocks on one loopback port, in a background thread (a sandbox with no demo service).
 
@@ -253,6 +261,7 @@ def serve(
     """
     if not specs:
         raise ConfigError("serve() needs at least one description file")
+    _import_server()
     mocks = [s if isinstance(s, Mock) else Mock(s, seed=seed, stateful=stateful, kind=kind)
              for s in specs]  # fmt: skip
     return MockServer(mocks, host=host, port=port).start()

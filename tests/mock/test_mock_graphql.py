@@ -167,3 +167,14 @@ def test_stateful_is_refused_for_graphql():
 
     with pytest.raises(ConfigError, match="REST"):
         Mock(SDL, kind="graphql", stateful=True)
+
+
+def test_a_schema_that_declares_defer_and_stream_is_still_served():
+    # Shopify's and GitHub's published schemas declare the experimental directives
+    sdl = (
+        "directive @defer(label: String, if: Boolean! = true)"
+        " on FRAGMENT_SPREAD | INLINE_FRAGMENT\n"
+        "directive @stream(label: String, initialCount: Int = 0) on FIELD\n" + SDL
+    )
+    result = Mock(sdl, kind="graphql").engine.execute("{ total balance }")
+    assert isinstance(result["data"]["total"], int)

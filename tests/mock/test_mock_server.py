@@ -131,3 +131,26 @@ def test_the_command_line_reports_a_bad_file_in_one_line(tmp_path, capsys):
     assert main(["mock", str(missing)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("apinotebook: error:") and "missing.yaml" in err
+
+
+def test_a_handler_that_breaks_answers_500_and_the_server_lives_on(caplog):
+    import asyncio
+
+    from apinotebook.mock._asgi import asgi_app
+
+    def broken(request):
+        raise KeyError("boom")
+
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/x", "headers": [], "query_string": b""}
+    asyncio.run(asgi_app(broken)(scope, receive, send))
+    assert sent[0]["status"] == 500
+    assert b"KeyError" in sent[1]["body"]
+    assert "the mock failed" in caplog.text
