@@ -28,7 +28,7 @@ from lxml import etree
 from apinotebook._core.files import read_regular_file
 from apinotebook._core.xml import parse_xml
 from apinotebook.mock._asgi import Reply, Request
-from apinotebook.mock._xsd import check_element, make_value
+from apinotebook.mock._xsd import check_element, facets_of, make_value
 
 __all__ = ["SoapMock"]
 
@@ -78,10 +78,13 @@ class SoapMock:
             if qname is not None:
                 self.by_element.setdefault(str(qname), name)
             self.by_element.setdefault(name, name)  # rpc: the wrapper is named after it
-        self.enums: dict[str, tuple[str, ...]] = {}
-        for operation in client.operations:
-            for param in (*operation.input, operation.output):
-                _collect_enums(param, self.enums, 0)
+        roots = []
+        for path in self.documents:
+            try:
+                roots.append(parse_xml(read_regular_file(path, limit=None)))
+            except Exception:  # noqa: BLE001 - zeep read it; a facet we cannot read is skipped
+                continue
+        self.facets = facets_of(roots)
 
     def __len__(self) -> int:
         return len(self.operations)
@@ -148,12 +151,12 @@ class SoapMock:
         body = getattr(output, "body", None)
         kwargs: dict[str, Any] = {}
         if body is not None:
-            value = make_value(body.type, rng, self.enums)
+            value = make_value(body.type, rng, self.facets)
             kwargs = value if isinstance(value, dict) else {"_value_1": value}
         try:
             message = output.serialize(**kwargs)
-        except Exception:  # noqa: BLE001 - values zeep refuses: answer with the bare element
-            message = output.serialize()
+        except Exception as exc:  # noqa: BLE001 - values zeep refuses
+            return self._fault("Server", f"the mock failed to make {name}'s answer: {exc}")
         data = etree.tostring(message.content, xml_declaration=True, encoding="utf-8")
         return Reply(200, data, self._content_type())
 
@@ -197,15 +200,6 @@ class SoapMock:
             node.set("location", base)
         return Reply(200, etree.tostring(root, xml_declaration=True, encoding="utf-8"),
                      "text/xml; charset=utf-8")  # fmt: skip
-
-
-def _collect_enums(param: Any, out: dict[str, tuple[str, ...]], depth: int) -> None:
-    if param is None or depth > 12:
-        return
-    if param.enum:
-        out.setdefault(param.type_name, tuple(param.enum))
-    for child in param.children:
-        _collect_enums(child, out, depth + 1)
 
 
 def _action(request: Request) -> str:

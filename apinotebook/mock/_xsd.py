@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from lxml import etree
 
-__all__ = ["check_element", "make_value"]
+__all__ = ["check_element", "facets_of", "make_value"]
 
 _MAX_DEPTH = 10
 _OPTIONAL_DEPTH = 2
@@ -49,10 +49,58 @@ _SIMPLE: dict[str, Any] = {
 _WORDS = ("alpha", "bravo", "delta", "echo", "kilo", "lima", "nova", "orbit")
 
 
-def _simple(xsd_type: Any, rng: random.Random, enums: Mapping[str, Sequence[str]]) -> Any:
-    choices = enums.get(_type_name(xsd_type))
-    if choices:
-        return rng.choice(list(choices))
+_XSD = "{http://www.w3.org/2001/XMLSchema}"
+_NUMERIC_FACETS = {
+    "minInclusive": "minimum",
+    "maxInclusive": "maximum",
+    "minExclusive": "exclusiveMinimum",
+    "maxExclusive": "exclusiveMaximum",
+}
+_LENGTH_FACETS = {"length": ("minLength", "maxLength"), "minLength": ("minLength",),
+                  "maxLength": ("maxLength",)}  # fmt: skip
+
+
+def facets_of(documents: Iterable[etree._Element]) -> dict[str, dict[str, Any]]:
+    """The facets of every named simple type, as JSON Schema keywords, by local name.
+
+    zeep parses restrictions but keeps no facets; a mock that answers
+    ``currency: 'orbit-7'`` for ``<xsd:pattern value="[A-Z]{3}"/>`` would not
+    validate against the WSDL's own schema.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for root in documents:
+        for simple in root.iter(f"{_XSD}simpleType"):
+            name = simple.get("name")
+            restriction = simple.find(f"{_XSD}restriction")
+            if not name or restriction is None:
+                continue
+            schema: dict[str, Any] = {}
+            enum = [e.get("value") for e in restriction.iter(f"{_XSD}enumeration")]
+            if enum:
+                schema["enum"] = enum
+            for facet in restriction:
+                tag = etree.QName(facet).localname if isinstance(facet.tag, str) else ""
+                value = facet.get("value")
+                if value is None:
+                    continue
+                if tag == "pattern":
+                    schema["pattern"] = f"^(?:{value})$"
+                elif tag in _LENGTH_FACETS and value.isdigit():
+                    schema.update(dict.fromkeys(_LENGTH_FACETS[tag], int(value)))
+                elif tag in _NUMERIC_FACETS:
+                    try:
+                        schema[_NUMERIC_FACETS[tag]] = float(value) if "." in value else int(value)
+                    except ValueError:
+                        continue
+            if schema:
+                out.setdefault(name, schema)
+    return out
+
+
+def _simple(xsd_type: Any, rng: random.Random, facets: Mapping[str, Mapping[str, Any]]) -> Any:
+    facet = facets.get(_type_name(xsd_type))
+    if facet:
+        return _within(xsd_type, facet, rng)
     for cls in type(xsd_type).__mro__:
         name = cls.__name__
         if name in _SIMPLE:
@@ -65,6 +113,25 @@ def _simple(xsd_type: Any, rng: random.Random, enums: Mapping[str, Sequence[str]
     return f"{rng.choice(_WORDS)}-{rng.randint(1, 999)}"
 
 
+def _within(xsd_type: Any, facet: Mapping[str, Any], rng: random.Random) -> Any:
+    """A value of ``xsd_type`` inside its facets, made by the JSON-schema generator."""
+    from apinotebook.mock._generate import Generator
+
+    names = {cls.__name__ for cls in type(xsd_type).__mro__}
+    integer = "Integer" in names
+    kind = (
+        "integer" if integer else "number" if names & {"Decimal", "Float", "Double"} else "string"
+    )
+    value = Generator(rng.getrandbits(32)).value({"type": kind, **facet})
+    if kind == "number" and "Decimal" in names:
+        return Decimal(str(value))
+    if kind == "string" and not isinstance(value, str):
+        return str(value)
+    return (
+        int(value) if integer and isinstance(value, str) and value.lstrip("-").isdigit() else value
+    )
+
+
 def _is_complex(xsd_type: Any) -> bool:
     from zeep.xsd import ComplexType
 
@@ -72,52 +139,70 @@ def _is_complex(xsd_type: Any) -> bool:
 
 
 def make_value(
-    xsd_type: Any, rng: random.Random, enums: Mapping[str, Sequence[str]], depth: int = 0
+    xsd_type: Any, rng: random.Random, facets: Mapping[str, Mapping[str, Any]], depth: int = 0
 ) -> Any:
     """A value zeep accepts for ``xsd_type`` (a dict for a complex type).
 
-    ``enums`` maps a simple type's name to its allowed values (zeep keeps no facets;
-    :class:`~apinotebook.soap.SoapParam` does).
+    ``facets`` maps a simple type's name to JSON Schema keywords for its facets
+    (:func:`facets_of`): enumerations, patterns, lengths, bounds.
     """
     if not _is_complex(xsd_type):
-        return _simple(xsd_type, rng, enums)
+        return _simple(xsd_type, rng, facets)
     out: dict[str, Any] = {}
     content = getattr(xsd_type, "_element", None)
     if content is not None:
-        _fill(content, out, _Draw(rng, enums), depth)
+        _fill(content, out, _Draw(rng, facets), depth)
     for name, attr in getattr(xsd_type, "attributes", []):
         if getattr(attr, "required", False) and getattr(attr, "type", None) is not None:
-            out[name] = _simple(attr.type, rng, enums)
+            out[name] = _simple(attr.type, rng, facets)
     return out
 
 
 class _Draw:
-    def __init__(self, rng: random.Random, enums: Mapping[str, Sequence[str]]) -> None:
-        self.rng, self.enums = rng, enums
+    def __init__(self, rng: random.Random, facets: Mapping[str, Mapping[str, Any]]) -> None:
+        self.rng, self.facets = rng, facets
 
 
-def _fill(item: Any, out: dict[str, Any], draw: _Draw, depth: int) -> None:
+def _fill(item: Any, out: dict[str, Any], draw: _Draw, depth: int, key: str = "") -> None:
+    """Put keyword arguments for ``item`` into ``out``; ``key`` is zeep's name for it."""
     from zeep.xsd import Any as XsdAny
     from zeep.xsd import Choice, Element, Group
 
+    required = getattr(item, "min_occurs", 1) != 0
+    many = getattr(item, "max_occurs", 1) != 1
     if isinstance(item, XsdAny):
+        if required and key:  # an element of any kind: one of ours
+            value = etree.Element("{urn:apinotebook:mock}any")
+            out[key] = [value] if many else value
         return
     if isinstance(item, Element):
-        optional = item.min_occurs == 0
-        if (optional and depth >= _OPTIONAL_DEPTH) or depth > _MAX_DEPTH:
+        if (not required and depth >= _OPTIONAL_DEPTH) or depth > _MAX_DEPTH:
             return
-        value = make_value(item.type, draw.rng, draw.enums, depth + 1)
-        out[item.attr_name] = [value] if item.max_occurs != 1 else value
+        value = make_value(item.type, draw.rng, draw.facets, depth + 1)
+        out[key or item.attr_name] = [value] if many else value
         return
     if isinstance(item, Group):
         _fill(item.child, out, draw, depth)
         return
     if isinstance(item, Choice):
-        if item.min_occurs != 0 and len(item):
+        if required and len(item):
             _fill(item[0], out, draw, depth)
         return
-    for child in item if isinstance(item, list) else []:  # Sequence, All
-        _fill(child, out, draw, depth)
+    if key:  # a repeated sequence: zeep takes a list of dicts under its generated name
+        if required:
+            one: dict[str, Any] = {}
+            _fill_items(item, one, draw, depth)
+            out[key] = [one]
+        return
+    _fill_items(item, out, draw, depth)
+
+
+def _fill_items(item: Any, out: dict[str, Any], draw: _Draw, depth: int) -> None:
+    nested = getattr(item, "elements_nested", None)
+    if nested is None:
+        return
+    for name, child in nested:
+        _fill(child, out, draw, depth, name or "")
 
 
 def check_element(xsd_type: Any, node: etree._Element, path: str) -> str | None:

@@ -12,6 +12,8 @@ The raw library's verdict is ``probes.raw`` (whether the file is valid at all).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,20 @@ class MockFailed(Exception):
 def _no_500(ex: Any) -> None:
     if ex.status == 500 and b"the mock failed" in ex.content:
         raise MockFailed(ex.text[:500])
+
+
+@contextmanager
+def _mock_crash_is_a_crash() -> Iterator[None]:
+    """A client error caused by the mock breaking (a 500 it made) counts as a crash."""
+    from apinotebook import ApiNotebookError
+
+    try:
+        yield
+    except ApiNotebookError as exc:
+        ex = getattr(exc, "exchange", None)
+        if ex is not None:
+            _no_500(ex)
+        raise
 
 
 #: how the request went, beyond the outcome (ok / typed / crash): see run.py's summary
@@ -96,7 +112,8 @@ def probe_openapi(path: Path) -> dict[str, Any]:
             op = _pick_rest_operation(client)
             info["operation"] = f"{op.method} {op.path}"
             step["step"] = "call"
-            ex = client.call(op.id, **_rest_arguments(op, Generator(0)))
+            with _mock_crash_is_a_crash():
+                ex = client.call(op.id, **_rest_arguments(op, Generator(0)))
             _no_500(ex)
             info["status"] = ex.status
             info["answered"] = 200 <= ex.status < 300
@@ -166,7 +183,8 @@ def probe_graphql(path: Path) -> dict[str, Any]:
     with MockServer([mock]) as server, GraphQLClient(server.url, schema=path, history=None,
                                                       retry=False) as client:  # fmt: skip
         step["step"] = "call"
-        ex = client.execute(query, variables, validate=False)
+        with _mock_crash_is_a_crash():
+            ex = client.execute(query, variables, validate=False)
         _no_500(ex)
         info["status"] = ex.status
         info["answered"] = ex.status == 200 and not ex.errors and ex.data is not None
@@ -195,7 +213,8 @@ def probe_wsdl(path: Path) -> dict[str, Any]:
                            history=None, retry=False)  # fmt: skip
         with other:
             step["step"] = "call"
-            ex = other.call(op.name, **probes.soap_arguments(op.input))
+            with _mock_crash_is_a_crash():
+                ex = other.call(op.name, **probes.soap_arguments(op.input))
             _no_500(ex)
             info["status"] = ex.status
             info["answered"] = ex.status == 200

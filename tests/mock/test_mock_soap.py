@@ -116,3 +116,16 @@ def test_the_wsdl_and_its_imports_are_served_pointing_at_the_mock():
             assert client.address == server.url
             assert client.call("GetOrder", orderId="O-1").status == 200
             assert len(client.wsdl_documents) == 2  # shop-common.xsd, fetched from the mock
+
+
+def test_every_answer_validates_against_the_wsdl_schema_facets_included():
+    # the billing WSDL's types are a standalone XSD: patterns, bounds, enumerations
+    schema = etree.XMLSchema(etree.parse(str(BILLING.with_name("billing-types.xsd"))))
+    for seed in range(3):
+        mock = Mock(BILLING, seed=seed)
+        client = mock.engine.client
+        for op in client.operations:
+            envelope = client.build_envelope(op.name, soap_arguments(op.input))
+            reply = mock.handle(Request("POST", "/", "", {"soapaction": op.soap_action}, envelope))
+            body = etree.fromstring(reply.body).find(f"{{{ENV11}}}Body")[0]
+            assert schema.validate(body), (op.name, seed, schema.error_log.last_error)
