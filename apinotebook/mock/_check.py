@@ -29,12 +29,15 @@ Problem = dict[str, str]
 
 _JSONISH = ("application/json", "+json", "/json")
 _FORM = "application/x-www-form-urlencoded"
+_BOUNDS = {"exclusiveMaximum": "maximum", "exclusiveMinimum": "minimum"}
 
 
 def clean_schema(schema: Any, _seen: dict[int, Any] | None = None) -> Any:
     """A copy jsonschema can read: our resolver's recursion markers become ``{}``.
 
-    Swagger 2's ``x-nullable`` becomes ``nullable`` and its ``type: file`` accepts anything.
+    Swagger 2's ``x-nullable`` becomes ``nullable`` and its ``type: file`` accepts
+    anything; a draft-4 boolean ``exclusiveMaximum: true`` (common in 3.1 documents
+    written the 3.0 way) becomes the bound it means.
     """
     seen = {} if _seen is None else _seen
     if isinstance(schema, list):
@@ -52,6 +55,10 @@ def clean_schema(schema: Any, _seen: dict[int, Any] | None = None) -> Any:
             out[key] = value
         elif key == "x-nullable":
             out["nullable"] = value
+        elif key in _BOUNDS and isinstance(value, bool):
+            bound = schema.get(_BOUNDS[key])
+            if value and isinstance(bound, int | float) and not isinstance(bound, bool):
+                out[key] = bound
         elif key in ("$schema", "$id", "discriminator"):
             continue
         else:

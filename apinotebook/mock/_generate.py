@@ -31,7 +31,6 @@ Mode = Literal["response", "request"]
 
 _WORDS = ("alpha", "bravo", "delta", "echo", "kilo", "lima", "nova", "orbit", "pixel", "quartz")
 _BASE = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
-_MAX_STRING = 64
 
 
 def pick_type(schema: Mapping[str, Any]) -> str | None:
@@ -107,12 +106,14 @@ class _Run:
             return self.word()
         if "x-recursive" in schema or "x-unresolved" in schema:
             return {}
-        for key in ("example", "const", "default"):
-            if key in schema and schema[key] is not None:
-                return schema[key]
+        if "const" in schema:
+            return schema["const"]
         examples = schema.get("examples")
-        if isinstance(examples, list) and examples:
-            return examples[0]
+        given = [schema.get("example"), schema.get("default")]
+        given += examples[:1] if isinstance(examples, list) else []
+        for value in given:
+            if value is not None and _has_type(value, schema):
+                return value
         enum = schema.get("enum")
         if isinstance(enum, list) and enum:
             return self.rng.choice([v for v in enum if v is not None] or enum)
@@ -157,7 +158,7 @@ class _Run:
             if not wanted or (isinstance(sub, Mapping) and sub.get(skip) is True):
                 continue
             out[str(name)] = self.make(sub, depth + 1)
-        for name in required - set(out):  # required but not described
+        for name in required - set(props):  # required but not described
             out[name] = self.word()
         return out
 
@@ -212,29 +213,27 @@ class _Run:
         return f"{self.rng.choice(_WORDS)}-{self.rng.randint(1, 999)}"
 
     def string(self, schema: Mapping[str, Any]) -> str:
-        fmt = schema.get("format")
-        text = self.formatted(fmt) if isinstance(fmt, str) else None
-        pattern = schema.get("pattern")
-        if text is None and isinstance(pattern, str):
-            text = self.matching(pattern, schema)
-        if text is None:
-            text = self.word()
         low = _int(schema.get("minLength"), 0)
-        high = _int(schema.get("maxLength"), max(low, _MAX_STRING))
+        high = _int(schema.get("maxLength"), -1)
+        pattern = schema.get("pattern")
+        text = self.matching(pattern, low, high) if isinstance(pattern, str) else None
+        if text is not None:
+            return text
+        fmt = schema.get("format")
+        text = (self.formatted(fmt) if isinstance(fmt, str) else None) or self.word()
         if len(text) < low:
             text += "x" * (low - len(text))
-        return text[: max(high, low)]
+        return text[: max(high, low)] if high >= 0 else text
 
-    def matching(self, pattern: str, schema: Mapping[str, Any]) -> str | None:
-        """A string that matches ``pattern`` (within the length bounds), or ``None``."""
+    def matching(self, pattern: str, low: int, high: int) -> str | None:
+        """A string that matches ``pattern`` within the length bounds, or ``None``."""
         try:
             import rstr
 
             compiled = re.compile(pattern)
-            high = _int(schema.get("maxLength"), _MAX_STRING)
-            for _ in range(5):
+            for _ in range(8):
                 text = str(rstr.Rstr(self.rng).xeger(pattern))
-                if compiled.search(text) and len(text) <= high:
+                if compiled.search(text) and low <= len(text) <= (high if high >= 0 else 4096):
                     return text
         except Exception:  # noqa: BLE001 - a pattern Python or rstr cannot read: no match
             return None
@@ -264,6 +263,23 @@ class _Run:
         }
         make: Callable[[], str] | None = values.get(fmt.lower())
         return make() if make is not None else None
+
+
+_PYTHON_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": int | float,
+                                 "boolean": bool, "array": list, "object": dict}  # fmt: skip
+
+
+def _has_type(value: Any, schema: Mapping[str, Any]) -> bool:
+    """Whether an example is of the schema's JSON type (vendors' examples often are not)."""
+    kind = pick_type(schema)
+    if kind is None:
+        return True
+    if isinstance(value, bool) and kind != "boolean":
+        return False
+    if not isinstance(value, _PYTHON_TYPES.get(kind, object)):
+        return False
+    enum = schema.get("enum")
+    return not isinstance(enum, list) or value in enum
 
 
 def _is_null(schema: Mapping[str, Any]) -> bool:

@@ -24,8 +24,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from apinotebook._exceptions import SpecError
 from apinotebook.mock._asgi import Reply, Request, json_reply, problem
-from apinotebook.mock._check import OperationChecker
+from apinotebook.mock._check import OperationChecker, validator_for
 from apinotebook.mock._generate import Generator
 from apinotebook.mock._router import Router
 from apinotebook.mock._store import Store
@@ -54,6 +55,7 @@ class RestMock:
         self.router = Router(document.routes())
         self.store = Store(self.router.templates) if stateful else None
         self._checkers: dict[str, OperationChecker] = {}
+        self._example_validators: dict[tuple[str, str], Any] = {}
 
     @property
     def title(self) -> str:
@@ -78,8 +80,11 @@ class RestMock:
                                  f"{allowed}.")  # fmt: skip
             reply.headers.append(("allow", allowed))
             return reply
-        template, op_id = match.methods[method]
-        op = self.document.operation(op_id)
+        template, op_id = match.choose(method, request.header, request.query)
+        try:
+            op = self.document.operation(op_id)
+        except SpecError as exc:  # a broken operation in a document that loads: say so
+            return problem(500, f"the description of {method} {template} cannot be read: {exc}")
         params = match.params(template)
         checker = self._checkers.get(op_id)
         if checker is None:
@@ -107,9 +112,14 @@ class RestMock:
         if response is None:
             return _NOTHING
         media = _json_type(response.content_types)
-        examples = self.document.response_examples(op.id, response.status)
+        try:
+            examples = self.document.response_examples(op.id, response.status)
+        except SpecError:  # an example $ref that does not resolve: make one up instead
+            examples = {}
         if media is not None and media in examples:
-            return examples[media]
+            if self._fits(op.id, response, examples[media]):
+                return examples[media]
+            examples = {}
         if media is None and examples:
             return next(iter(examples.values()))
         if response.schema is None:
@@ -122,6 +132,20 @@ class RestMock:
                     if isinstance(value.get(key), str | int) and _fits(value[key], given):
                         value[key] = type(value[key])(given)
         return value
+
+    def _fits(self, op_id: str, response: Response, example: Any) -> bool:
+        """Whether a documented example fits its schema (vendors' examples often do not)."""
+        if response.schema is None:
+            return True
+        key = (op_id, response.status)
+        validator = self._example_validators.get(key)
+        if validator is None:
+            validator = validator_for(response.schema, self.document.version, mode="read")
+            self._example_validators[key] = validator
+        try:
+            return bool(validator.is_valid(example))
+        except Exception:  # noqa: BLE001 - a schema jsonschema cannot run: trust the example
+            return True
 
     def _reply(
         self, status: int, response: Response | None, value: Any, *, has_value: bool

@@ -11,9 +11,9 @@ resolved until a request reaches it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 __all__ = ["Match", "Router", "split_path"]
 
@@ -31,20 +31,32 @@ class _Node:
     #: by the segment with its names blanked (``{}.json``): templates that differ only
     #: in a parameter's name share a node
     patterns: dict[str, tuple[re.Pattern[str], _Node]] = field(default_factory=dict)
-    #: method -> (path template, operation id)
-    methods: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: method -> [(path template, operation id), ...]: several when templates differ
+    #: only after a ``#`` (AWS: ``/#X-Amz-Target=Service.Action``)
+    methods: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Match:
     """Where a path landed: the operations by method, and the path's values in order."""
 
-    methods: dict[str, tuple[str, str]]
+    methods: dict[str, list[tuple[str, str]]]
     values: tuple[str, ...]
 
     def params(self, template: str) -> dict[str, str]:
         """The path's values under ``template``'s names (templates at one place may differ)."""
-        return dict(zip(_PARAM.findall(template), self.values, strict=False))
+        return dict(zip(_PARAM.findall(template.partition("#")[0]), self.values, strict=False))
+
+    def choose(self, method: str, header: Callable[[str], str], query: str) -> tuple[str, str]:
+        """The operation for ``method``; among several, the one whose ``#k=v`` the request has."""
+        candidates = self.methods[method]
+        if len(candidates) > 1:
+            params = parse_qs(query)
+            for template, op_id in candidates:
+                wanted = [c.partition("=") for c in template.partition("#")[2].split("&") if c]
+                if wanted and all(header(k) == v or v in params.get(k, []) for k, _, v in wanted):
+                    return template, op_id
+        return candidates[0]
 
 
 def _segment_pattern(segment: str) -> re.Pattern[str]:
@@ -65,7 +77,7 @@ class Router:
         self.templates: set[str] = set()
         for method, template, op_id in routes:
             node = self.root
-            for seg in split_path(template):
+            for seg in split_path(template.partition("#")[0]):
                 if "{" in seg and _PARAM.search(seg):
                     key = _PARAM.sub("{}", seg)
                     entry = node.patterns.get(key)
@@ -74,7 +86,7 @@ class Router:
                     node = entry[1]
                 else:
                     node = node.literal.setdefault(seg, _Node())
-            node.methods.setdefault(method, (template, op_id))
+            node.methods.setdefault(method, []).append((template, op_id))
             self.templates.add(template)
 
     def match(self, path: str) -> Match | None:

@@ -106,8 +106,7 @@ def probe_openapi(path: Path) -> dict[str, Any]:
         return info
     step["step"] = "serve"
     with MockServer([mock]) as server:
-        client = RestClient.from_openapi(mock.engine.document.spec, base_url=server.url,
-                                         history=None, retry=False)  # fmt: skip
+        client = RestClient.from_openapi(path, base_url=server.url, history=None, retry=False)
         with client:
             op = _pick_rest_operation(client)
             info["operation"] = f"{op.method} {op.path}"

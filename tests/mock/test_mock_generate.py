@@ -105,3 +105,18 @@ def test_a_pattern_python_cannot_read_falls_back_to_a_word():
     value = Generator().value({"type": "string", "pattern": r"^\p{L}+$"})
     assert isinstance(value, str)
     assert re.fullmatch(r"[a-z]+-\d+", value)
+
+
+def test_long_patterns_readonly_required_and_wrongly_typed_examples():
+    arn = r"^arn:(aws[a-zA-Z-]*):kinesisvideo:[a-z0-9-]+:[0-9]+:[a-z]+/[a-zA-Z0-9_.-]+/[0-9]+$"
+    assert re.search(arn, Generator().value({"type": "string", "pattern": arn}))
+    uuid_upper = r"^[{(]?[0-9A-F]{8}[-]?([0-9A-F]{4}[-]?){3}[0-9A-F]{12}[)}]?$"
+    schema = {"type": "string", "format": "uuid", "pattern": uuid_upper}
+    assert re.search(uuid_upper, Generator().value(schema))  # the pattern wins over the format
+    user = {
+        "type": "object",
+        "required": ["id", "name"],
+        "properties": {"id": {"type": "integer", "readOnly": True}, "name": {"type": "string"}},
+    }
+    assert set(Generator().value(user, mode="request")) == {"name"}
+    assert isinstance(Generator().value({"type": "integer", "example": "200"}), int)

@@ -254,3 +254,61 @@ def test_the_client_raises_the_mock_400_as_an_http_status_error():
             client.request("GET", "/orders", params={"limit": "many"})
         assert caught.value.exchange.status == 400
         assert caught.value.exchange.json()["errors"][0]["path"] == "query.limit"
+
+
+def test_a_broken_operation_or_example_is_reported_not_crashed():
+    broken = spec(
+        {
+            "/a": {"get": {"parameters": [{"$ref": "#/nowhere"}], "responses": {"200": {
+                "description": "ok"}}}},
+            "/b": {"get": {"responses": {"200": {"description": "ok", "content": {
+                "application/json": {"schema": {"type": "integer"},
+                                     "examples": {"x": {"$ref": "#/nowhere"}}}}}}}},
+        }
+    )  # fmt: skip
+    status, body, _ = ask(Mock(broken), "GET", "/a")
+    assert status == 500 and "cannot be read" in body["detail"] and "#/nowhere" in body["detail"]
+    status, body, _ = ask(Mock(broken), "GET", "/b")
+    assert status == 200 and isinstance(body, int)
+
+
+def test_operations_told_apart_by_a_header_or_query_after_a_hash():
+    # AWS's documents: one path, the operation named by X-Amz-Target or Action
+    aws = spec(
+        {
+            "/#X-Amz-Target=Svc.Create": {"post": {"operationId": "Create", "responses": {
+                "200": {"description": "ok", "content": {"application/json": {
+                    "example": {"made": True}}}}}}},
+            "/#X-Amz-Target=Svc.Delete": {"post": {"operationId": "Delete", "responses": {
+                "200": {"description": "ok", "content": {"application/json": {
+                    "example": {"gone": True}}}}}}},
+            "/#Action=Describe": {"get": {"responses": {"200": {"description": "ok", "content": {
+                "application/json": {"example": {"described": True}}}}}}},
+        }
+    )  # fmt: skip
+    mock = Mock(aws)
+    assert ask(mock, "POST", "/", x_amz_target="Svc.Delete")[1] == {"gone": True}
+    assert ask(mock, "POST", "/", x_amz_target="Svc.Create")[1] == {"made": True}
+    assert ask(mock, "GET", "/", "Action=Describe")[1] == {"described": True}
+
+
+def test_an_example_that_does_not_fit_its_schema_is_replaced_by_one_that_does():
+    wrong = spec(
+        {"/n": {"get": {"responses": {"200": {"description": "ok", "content": {
+            "application/json": {"schema": {"type": "object", "required": ["n"],
+                                            "properties": {"n": {"type": "integer"}}},
+                                 "example": {"n": "seven"}}}}}}}}
+    )  # fmt: skip
+    status, body, _ = ask(Mock(wrong), "GET", "/n")
+    assert status == 200 and isinstance(body["n"], int)
+
+
+def test_a_31_document_with_draft4_exclusive_bounds_is_read_as_meant():
+    doc = spec(
+        {"/q": {"get": {"parameters": [{"name": "x", "in": "query", "schema": {
+            "type": "number", "maximum": 10, "exclusiveMaximum": True}}],
+            "responses": {"204": {"description": "ok"}}}}},
+        "3.1.0",
+    )  # fmt: skip
+    assert ask(Mock(doc), "GET", "/q", "x=9.5")[0] == 204
+    assert ask(Mock(doc), "GET", "/q", "x=10")[0] == 400
