@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from apinotebook._core.contracts import after_response, contract_mode
 from apinotebook._core.http import DEFAULT_MAX_RESPONSE_SIZE, ClientBase, HistoryArg, HttpCore
 from apinotebook._core.secrets import mask_url
 from apinotebook._core.views import show
@@ -93,6 +94,10 @@ class RestClient(ClientBase):
         max_response_size: bytes; larger bodies raise ``ResponseTooLarge``.
         verify: TLS verification (on by default).
         follow_redirects: follow 3xx responses.
+        check_contracts: check every response against the API description
+            (clients built with :meth:`from_openapi`): ``True`` keeps the
+            result on the exchange (``ex.check_contract()``, the Inspector),
+            ``"raise"`` raises :class:`~apinotebook.ContractViolationError`.
     """
 
     def __init_subclass__(cls, *, variant: str | None = None, **kwargs: Any) -> None:
@@ -115,7 +120,14 @@ class RestClient(ClientBase):
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
         verify: Any = True,
         follow_redirects: bool = True,
+        check_contracts: bool | str = False,
     ) -> None:
+        self._contract_mode = contract_mode(check_contracts)
+        if self._contract_mode != "off" and self._contract_source() is None:
+            raise ConfigError(
+                "check_contracts needs an API description: build the client with "
+                "RestClient.from_openapi(spec, check_contracts=True)"
+            )
         if base_url and not str(base_url).endswith("/"):
             base_url = f"{base_url}/"  # so "contacts" and "/contacts" both stay under it
         self._core = HttpCore(
@@ -144,6 +156,10 @@ class RestClient(ClientBase):
     def auth(self) -> httpx.Auth | None:
         """The auth flow applied to every request."""
         return self._core.auth
+
+    def _contract_source(self) -> Any:
+        """The description responses are checked against (``None``: none known)."""
+        return None
 
     def _url(self, url: str) -> str:
         # httpx joins "/contacts" onto "http://h/crm/" as "http://h/crm/contacts": keep that,
@@ -179,6 +195,7 @@ class RestClient(ClientBase):
         exchange = self._core.send(
             request, protocol="rest", idempotent=idempotent, operation=operation
         )
+        after_response(exchange, self._contract_source(), self._contract_mode)
         return exchange.raise_for_status() if self.raise_for_status else exchange
 
     def get(self, url: str, **kwargs: Any) -> Exchange:
@@ -219,6 +236,7 @@ class RestClient(ClientBase):
         exchange = await self._core.asend(
             request, protocol="rest", idempotent=idempotent, operation=operation
         )
+        after_response(exchange, self._contract_source(), self._contract_mode)
         return exchange.raise_for_status() if self.raise_for_status else exchange
 
     async def aget(self, url: str, **kwargs: Any) -> Exchange:
