@@ -26,6 +26,7 @@ from apinotebook.contract._shape import (
     Shape,
     ShapeDrift,
     compare_shapes,
+    compatible,
     infer_shape,
     type_name,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "assert_matches_snapshot",
     "check_contract",
     "compare_shapes",
+    "compatible",
     "description_of",
     "diff",
     "infer_shape",

@@ -125,15 +125,17 @@ def _validator(document: OpenAPIDocument, op: Operation, response: Response) -> 
     return validator
 
 
-def _violation(error: jsonschema.ValidationError) -> Violation:
+def _violation(error: jsonschema.ValidationError, nth: dict[int, int]) -> Violation:
     specific = best_match(error.context) if error.context else None
     shown = specific or error
     path = list(error.absolute_path)
     kind = str(shown.validator)
     if kind == "required" and isinstance(shown.instance, Mapping):
+        # jsonschema yields one error per missing property, in the order "required" lists them
         missing = [p for p in shown.validator_value if p not in shown.instance]
+        index = nth[id(shown.instance)] = nth.get(id(shown.instance), -1) + 1
         if missing:
-            path = list(shown.absolute_path) + [missing[0]]
+            path = list(shown.absolute_path) + [missing[min(index, len(missing) - 1)]]
     elif specific is not None:
         path = list(specific.absolute_path)
     message = shown.message
@@ -197,8 +199,9 @@ def check_rest(exchange: Exchange, document: OpenAPIDocument) -> ContractResult:
     result = ContractResult("rest", f"{against} → {response.status}")
     try:
         validator = _validator(document, op, response)
+        nth: dict[int, int] = {}
         for error in validator.iter_errors(data):
-            result.add(_violation(error))
+            result.add(_violation(error, nth))
     except (jsonschema.SchemaError, Unresolvable) as exc:
         return ContractResult(
             "rest", against, checked=False, reason=f"the schema cannot be used: {exc}"[:_MESSAGE]

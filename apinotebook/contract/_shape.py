@@ -14,7 +14,15 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["FieldShape", "Shape", "ShapeDrift", "compare_shapes", "infer_shape", "type_name"]
+__all__ = [
+    "FieldShape",
+    "Shape",
+    "ShapeDrift",
+    "compare_shapes",
+    "compatible",
+    "infer_shape",
+    "type_name",
+]
 
 _NAMES: dict[type, str] = {
     str: "string",
@@ -173,8 +181,21 @@ class ShapeDrift:
             "breaking": self.breaking,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ShapeDrift:
+        """Read :meth:`to_dict`'s form back (as stored with a run report)."""
+        retyped = {
+            str(p): (list(o), list(n)) for p, (o, n) in dict(data.get("retyped") or {}).items()
+        }
+        return cls(
+            dict(data.get("added") or {}),
+            dict(data.get("removed") or {}),
+            retyped,
+            list(data.get("nullable") or []),
+        )
+
     def summary(self) -> str:
-        """One line per kind of change."""
+        """The changes in a line: removed, retyped, newly null, added."""
         if not self:
             return "no drift"
         parts = []
