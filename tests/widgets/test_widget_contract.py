@@ -1,4 +1,4 @@
-"""The Inspector's contract section and the DiffView (kernel side; the browser test renders them)."""
+"""The Inspector's contract section and the DiffView (kernel side)."""
 
 from __future__ import annotations
 
