@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +28,7 @@ from referencing.exceptions import Unresolvable
 from apinotebook._core.secrets import mask_url
 from apinotebook._exceptions import DecodeError
 from apinotebook._exchange import Exchange
+from apinotebook.contract._fast import compile_check
 from apinotebook.contract._result import ContractResult, Violation, json_path
 from apinotebook.openapi import OpenAPIDocument, Operation, Response
 
@@ -56,7 +57,7 @@ def _enum(validator: Any, enums: Any, instance: Any, schema: Mapping[str, Any]) 
 OAS30Validator: Any = extend(Draft4Validator, {"type": _type, "enum": _enum})
 
 _lock = threading.Lock()
-_validators: weakref.WeakKeyDictionary[OpenAPIDocument, dict[tuple[str, str], Any]] = (
+_validators: weakref.WeakKeyDictionary[OpenAPIDocument, dict[tuple[str, str], tuple[Any, Any]]] = (
     weakref.WeakKeyDictionary()
 )
 _routes: weakref.WeakKeyDictionary[OpenAPIDocument, list[tuple[str, re.Pattern[str], int, str]]] = (
@@ -103,7 +104,10 @@ def _response_for(op: Operation, status: int) -> Response | None:
     )
 
 
-def _validator(document: OpenAPIDocument, op: Operation, response: Response) -> Any:
+def _validator(
+    document: OpenAPIDocument, op: Operation, response: Response
+) -> tuple[Any, Callable[[Any], bool] | None]:
+    """Jsonschema's validator, and the compiled pre-check when the schema allows one."""
     key = (op.id, response.status)
     with _lock:
         cache = _validators.setdefault(document, {})
@@ -116,13 +120,16 @@ def _validator(document: OpenAPIDocument, op: Operation, response: Response) -> 
     for section in ("components", "definitions"):
         if section in spec and section not in root:
             root[section] = spec[section]
-    cls = Draft202012Validator if document.major == 3 and document.version.startswith(
-        "3.1"
-    ) else OAS30Validator  # fmt: skip
+    modern = document.major == 3 and not document.version.startswith("3.0")
+    cls = Draft202012Validator if modern else OAS30Validator
     validator = cls(root, format_checker=cls.FORMAT_CHECKER)
+    fast = compile_check(
+        response.schema, nullable=not modern, integer_floats=modern,
+        format_checker=cls.FORMAT_CHECKER,
+    )  # fmt: skip
     with _lock:
-        cache[key] = validator
-    return validator
+        cache[key] = (validator, fast)
+    return validator, fast
 
 
 def _violation(error: jsonschema.ValidationError, nth: dict[int, int]) -> Violation:
@@ -198,7 +205,9 @@ def check_rest(exchange: Exchange, document: OpenAPIDocument) -> ContractResult:
         return result
     result = ContractResult("rest", f"{against} → {response.status}")
     try:
-        validator = _validator(document, op, response)
+        validator, fast = _validator(document, op, response)
+        if fast is not None and fast(data):
+            return result  # certainly valid: jsonschema is asked only when it may not be
         nth: dict[int, int] = {}
         for error in validator.iter_errors(data):
             result.add(_violation(error, nth))
