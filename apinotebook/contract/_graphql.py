@@ -111,9 +111,14 @@ class _Walk:
     ) -> None:
         self.schema, self.plan, self.variables = schema, plan, variables
         self.errored, self.result = errored, result
+        self._fields: dict[
+            tuple[int, Any, Any], tuple[dict[str, FieldNode], dict[str, FieldNode]]
+        ] = {}
 
     def _errored(self, path: list[Any]) -> bool:
         """An error was reported at ``path`` or below it (a null propagated up to here)."""
+        if not self.errored:
+            return False
         size = len(path)
         return any(list(p[:size]) == path for p in self.errored)
 
@@ -153,10 +158,14 @@ class _Walk:
         self, selection: SelectionSetNode, runtime: Any, static: Any
     ) -> tuple[dict[str, FieldNode], dict[str, FieldNode]]:
         """The response keys this selection asks for: (required, maybe)."""
-        required: dict[str, FieldNode] = {}
-        maybe: dict[str, FieldNode] = {}
-        self._collect(selection, runtime, static, required, maybe, sure=True)
-        return required, maybe
+        key = (id(selection), runtime, static)
+        found = self._fields.get(key)
+        if found is None:  # the 50 records of a page share their selection: collect it once
+            required: dict[str, FieldNode] = {}
+            maybe: dict[str, FieldNode] = {}
+            self._collect(selection, runtime, static, required, maybe, sure=True)
+            found = self._fields[key] = (required, maybe)
+        return found
 
     def _collect(
         self,

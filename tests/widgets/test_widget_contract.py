@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from widget_builders import rest_exchange
+
 from apinotebook import Exchange, Request, Secret, show
 from apinotebook.contract import check_contract, diff
 from apinotebook.openapi import OpenAPIDocument
@@ -21,13 +23,7 @@ SPEC = {
 
 
 def things(body: object) -> Exchange:
-    return Exchange(
-        protocol="rest",
-        request=Request("GET", "https://api.test/things"),
-        status=200,
-        headers={"content-type": "application/json"},
-        content=json.dumps(body).encode(),
-    )
+    return rest_exchange(body, request=Request("GET", "https://api.test/things"))
 
 
 def test_the_inspector_shows_a_checked_contract_and_nothing_otherwise():
