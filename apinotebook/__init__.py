@@ -9,6 +9,7 @@ from typing import Any
 
 from apinotebook.__about__ import __version__
 from apinotebook._core import compat as _compat
+from apinotebook._core import contracts as _contracts
 from apinotebook._core import views as _views
 from apinotebook._core.ratelimit import ApiDeprecationWarning
 from apinotebook._core.secrets import Secret
@@ -19,6 +20,7 @@ from apinotebook._exceptions import (
     ApiNotebookError,
     ConfigError,
     ConnectError,
+    ContractViolationError,
     DecodeError,
     DeliveryError,
     ExpiredTokenError,
@@ -43,7 +45,9 @@ from apinotebook._exceptions import (
     ResponseError,
     ResponseTooLarge,
     SandboxError,
+    SchemaDriftError,
     SchemaError,
+    SnapshotMismatchError,
     SoapFault,
     SpecError,
     TransportError,
@@ -77,6 +81,7 @@ __all__ = [
     "Bearer",
     "ConfigError",
     "ConnectError",
+    "ContractViolationError",
     "CurlClient",
     "DecodeError",
     "DeliveryError",
@@ -112,9 +117,11 @@ __all__ = [
     "RestClient",
     "Retry",
     "SandboxError",
+    "SchemaDriftError",
     "SchemaError",
     "Secret",
     "SoapClient",
+    "SnapshotMismatchError",
     "SoapFault",
     "SpecError",
     "TransportError",
@@ -143,6 +150,14 @@ def _load_views() -> None:
 
 
 _views.set_loader(_load_views)
+
+
+def _load_contracts() -> None:
+    """Register the contract checks and diffs the first time an exchange asks for one."""
+    import apinotebook.contract  # noqa: F401
+
+
+_contracts.set_loader(_load_contracts)
 
 # names that moved in 0.2; the old paths warn and keep working
 _RENAMED: dict[str, tuple[str, Any]] = {

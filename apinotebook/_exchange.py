@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from apinotebook._core import json as _json
+from apinotebook._core.contracts import ContractMethods
 from apinotebook._core.curlfmt import format_curl
 from apinotebook._core.ratelimit import ApiLifecycle, RateLimit, parse_lifecycle, parse_rate_limit
 from apinotebook._core.render import exchange_html, exchange_mimebundle, human_size
@@ -155,7 +156,7 @@ class Attempt:
     wait: float = 0.0
 
 
-class Exchange:
+class Exchange(ContractMethods):
     """One request and its response, for any protocol.
 
     Args:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import parse_qsl, urlsplit
 
 from apinotebook.__about__ import __version__
+from apinotebook._core import contracts as _contracts
 from apinotebook._core.render import history_html
 from apinotebook._core.secrets import mask_body, mask_headers, mask_url
 from apinotebook._exceptions import ConfigError
@@ -114,6 +115,14 @@ class History:
         """The most recent exchange, if any."""
         with self._lock:
             return self._items[-1] if self._items else None
+
+    def diff(self, a: int | Exchange = -2, b: int | Exchange = -1, **options: Any) -> Any:
+        """The structural diff of two exchanges (by index or given): see ``Exchange.diff``.
+
+        ``history.diff()`` compares the last two; ``history.diff(0, -1, key="id")``
+        the first and the last. Options as for :meth:`Exchange.diff`.
+        """
+        return _contracts.call("history_diff", self, a, b, **options)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per exchange: time, protocol, operation, method, URL, status, elapsed, size."""

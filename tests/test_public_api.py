@@ -21,6 +21,8 @@ PUBLIC = {
     "FatalIntegrationError", "AlreadyRunningError", "DeliveryError", "ExportError",
     "LiteralSecretError",
     "SandboxError",
+    # contracts, snapshots, drift (apinotebook.contract)
+    "ContractViolationError", "SnapshotMismatchError", "SchemaDriftError",
     # OAuth 2.0 errors (RFC 6749 section 5.2, RFC 8628 section 3.5)
     "OAuth2Error", "InvalidRequestError", "InvalidClientError", "UnauthorizedClientError",
     "UnsupportedGrantTypeError", "InvalidScopeError", "InvalidGrantError", "RefreshTokenRevoked",

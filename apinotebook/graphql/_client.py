@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import httpx
 
+from apinotebook._core.contracts import after_response, contract_mode
 from apinotebook._core.http import DEFAULT_MAX_RESPONSE_SIZE, ClientBase, HistoryArg, HttpCore
 from apinotebook._core.secrets import mask_text, mask_url
 from apinotebook._core.views import show
@@ -99,6 +100,8 @@ class GraphQLClient(ClientBase):
         max_response_size: bytes; larger bodies raise ``ResponseTooLarge``.
         verify: TLS verification (on by default).
         strict: refuse a schema that breaks strict validation (SpecError).
+        check_contracts: check each response's data against the query's result type
+            (``True``: keep the result; ``"raise"``: raise ContractViolationError).
     """
 
     def __init__(
@@ -116,7 +119,9 @@ class GraphQLClient(ClientBase):
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
         verify: Any = True,
         strict: bool = False,
+        check_contracts: bool | str = False,
     ) -> None:
+        self._contract_mode = contract_mode(check_contracts)
         merged = httpx.Headers({"Accept": ACCEPT})
         merged.update(dict(headers or {}))
         self._core = HttpCore(
@@ -395,11 +400,9 @@ class GraphQLClient(ClientBase):
         variables: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
     ) -> Exchange:
-        request = self._build(prepared, variables, headers)
-        return self._core.send(
-            request, protocol="graphql", operation=prepared.label,
-            idempotent=True if prepared.kind == "query" else None,
-        )  # fmt: skip
+        exchange = self._core.send(self._build(prepared, variables, headers), protocol="graphql",
+            operation=prepared.label, idempotent=prepared.kind == "query" or None)  # fmt: skip
+        return after_response(exchange, self._schema, self._contract_mode)
 
     def paginate(
         self,
@@ -483,11 +486,10 @@ class GraphQLClient(ClientBase):
         variables: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
     ) -> Exchange:
-        request = self._build(prepared, variables, headers)
-        return await self._core.asend(
-            request, protocol="graphql", operation=prepared.label,
-            idempotent=True if prepared.kind == "query" else None,
-        )  # fmt: skip
+        exchange = await self._core.asend(self._build(prepared, variables, headers),
+            protocol="graphql", operation=prepared.label,
+            idempotent=True if prepared.kind == "query" else None)  # fmt: skip
+        return after_response(exchange, self._schema, self._contract_mode)
 
     def apaginate(
         self,

@@ -36,6 +36,7 @@ from apinotebook._exceptions import ConfigError, FatalIntegrationError
 from apinotebook._history import History
 from apinotebook._history import history as shared_history
 from apinotebook.integration._context import active_integration
+from apinotebook.integration._drift import DriftGuard
 from apinotebook.integration._lease import Lease, already_running
 from apinotebook.integration._pipeline import (
     Batch,
@@ -62,7 +63,7 @@ log = logging.getLogger("apinotebook.integration")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Integration(Triggers):
+class Integration(Triggers, DriftGuard):
     """A source, a mapping and a destination, with state, triggers and reports.
 
     Args:
@@ -297,7 +298,7 @@ class Integration(Triggers):
             report.cursor_before = since
             report.run_id = self.store.start_run()
             try:
-                records = self._read(pipeline.source, since)
+                records = self._guard_drift(self._read(pipeline.source, since), pipeline, report)
                 if self.read_ahead:
                     records = prefetch(records, size=self.read_ahead)
                 final = pipeline.run(records, advance_cursor=True, limit=limit)
@@ -572,8 +573,6 @@ class Integration(Triggers):
         self._closers.clear()
         shared_history.unsubscribe(self._collect)
         self.store.close()
-
-    # -- display --------------------------------------------------------------------------
 
     def __repr__(self) -> str:
         parts = [f"<Integration {self.name!r}"]

@@ -21,6 +21,7 @@ import httpx
 
 from apinotebook._core.budget import RateBudget, resolve_budget, spending
 from apinotebook._core.conditional import Validators
+from apinotebook._core.contracts import after_response, contract_mode
 from apinotebook._core.http import DEFAULT_MAX_RESPONSE_SIZE, ClientBase, HistoryArg, HttpCore
 from apinotebook._core.secrets import mask_url
 from apinotebook._core.views import show
@@ -113,6 +114,10 @@ class RestClient(ClientBase):
             :class:`~apinotebook.rest.HttpCache`; needs the ``cache`` extra):
             re-running a notebook reads stored ``GET`` answers instead of
             spending the rate limit again.
+        check_contracts: check every response against the API description
+            (clients built with :meth:`from_openapi`): ``True`` keeps the
+            result on the exchange (``ex.check_contract()``, the Inspector),
+            ``"raise"`` raises :class:`~apinotebook.ContractViolationError`.
     """
 
     def __init_subclass__(cls, *, variant: str | None = None, **kwargs: Any) -> None:
@@ -139,7 +144,14 @@ class RestClient(ClientBase):
         conditional: bool = True,
         rate_budget: RateBudget | bool = True,
         cache: Any = None,
+        check_contracts: bool | str = False,
     ) -> None:
+        self._contract_mode = contract_mode(check_contracts)
+        if self._contract_mode != "off" and self._contract_source() is None:
+            raise ConfigError(
+                "check_contracts needs an API description: build the client with "
+                "RestClient.from_openapi(spec, check_contracts=True)"
+            )
         if base_url and not str(base_url).endswith("/"):
             base_url = f"{base_url}/"  # so "contacts" and "/contacts" both stay under it
         self.version = version_header(version)
@@ -179,6 +191,10 @@ class RestClient(ClientBase):
         """The auth flow applied to every request."""
         return self._core.auth
 
+    def _contract_source(self) -> Any:
+        """The description responses are checked against (``None``: none known)."""
+        return None
+
     def _url(self, url: str) -> str:
         # httpx joins "/contacts" onto "http://h/crm/" as "http://h/crm/contacts": keep that,
         # but strip the slash so the merge stays under the base path
@@ -214,6 +230,7 @@ class RestClient(ClientBase):
         with spending(budget) as sent:
             sent.append(self._core.send(request, **options))
         exchange = sent[0]
+        after_response(exchange, self._contract_source(), self._contract_mode)
         return exchange.raise_for_status() if self.raise_for_status else exchange
 
     def _prepare(
@@ -281,6 +298,7 @@ class RestClient(ClientBase):
         with spending(budget) as sent:
             sent.append(await self._core.asend(request, **options))
         exchange = sent[0]
+        after_response(exchange, self._contract_source(), self._contract_mode)
         return exchange.raise_for_status() if self.raise_for_status else exchange
 
     async def aget(self, url: str, **kwargs: Any) -> Exchange:

@@ -39,6 +39,7 @@ from xml.sax.saxutils import escape
 
 from apinotebook._exceptions import ConfigError
 from apinotebook.sandbox._context import ErrorFormat, Message, Mount, Receive, Scope, Send
+from apinotebook.sandbox._drift import drifting_send, renames, retypes
 from apinotebook.sandbox._faults import FaultState, retry_after_header
 from apinotebook.sandbox._webhooks import WebhookDispatcher
 
@@ -296,8 +297,11 @@ class SandboxApp:
             await send(message)
 
         scope[FAULTS_KEY] = cfg  # what a service reads its own faults from (clock skew, ...)
+        sender: Send = counting_send
+        if cfg.drift_rename or cfg.drift_retype:  # the "schema drift" fault (_drift.py)
+            sender = drifting_send(sender, renames(cfg.drift_rename), retypes(cfg.drift_retype))
         try:
-            await mount.app(scope, replayed, counting_send)
+            await mount.app(scope, replayed, sender)
         finally:
             if not counted:
                 self._count(service, status_seen)

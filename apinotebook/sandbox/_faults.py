@@ -28,6 +28,9 @@ give the same faults. One uniform draw per request picks at most one fault:
                    N requests (0: until cleared)
 ``clock_skew``     seconds the service's clock runs ahead (negative: behind):
                    the authorization server's codes and tokens expire early or late
+``drift_rename``   schema drift: ``"email:email_address|..."`` renames those fields
+                   (JSON keys, XML elements) in every response (``_drift.py``)
+``drift_retype``   schema drift: ``"score|..."``: those fields' values become strings
 =================  =============================================================
 """
 
@@ -88,6 +91,8 @@ class FaultConfig:
     oauth_error_grant: str | None = None
     oauth_error_count: int = 0
     clock_skew: float = 0.0
+    drift_rename: str | None = None
+    drift_retype: str | None = None
 
     def __post_init__(self) -> None:
         rates = ("error_rate", "throttle_rate", "drop_rate", "truncate_rate")
@@ -130,7 +135,7 @@ class FaultConfig:
                 clean[key] = tuple(int(v) for v in value)
             elif key in ("rate_limit", "rate_burst"):
                 clean[key] = None if value in (None, "", "none", "off") else float(value)
-            elif key in ("oauth_error", "oauth_error_grant"):
+            elif key in ("oauth_error", "oauth_error_grant", "drift_rename", "drift_retype"):
                 clean[key] = None if value in (None, "", "none", "off") else str(value)
             elif key == "budget":
                 clean[key] = None if value in (None, "", "none", "off") else int(value)

@@ -114,6 +114,17 @@ def _conventions(ex: Exchange) -> dict[str, Any]:
     }
 
 
+def _contract_state(exchange: Exchange) -> dict[str, Any]:
+    """The last contract check's result (masked), or ``{}`` when it was not checked."""
+    result = exchange.meta.get("contract_result")
+    if result is None:
+        return {}
+    state: dict[str, Any] = result.to_dict()
+    for violation in state["violations"]:
+        violation["message"] = mask_text(str(violation["message"]))
+    return state
+
+
 def _cell(column: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -143,6 +154,8 @@ class Inspector(Widget):
     timing = traitlets.Dict().tag(sync=True)
     code = traitlets.Dict().tag(sync=True)
     variable = traitlets.Unicode("ex").tag(sync=True)
+    #: the exchange's contract check, when it was checked (``ex.check_contract()``)
+    contract = traitlets.Dict().tag(sync=True)
 
     def __init__(self, exchange: Exchange, /, *, name: str = "ex") -> None:
         if not isinstance(exchange, Exchange):
@@ -169,6 +182,7 @@ class Inspector(Widget):
             timing=self._timing(),
             code={"curl": curl_code(exchange), "python": python_code(exchange, name=name)},
             variable=name,
+            contract=_contract_state(exchange),
         )
 
     # -- building the first view ---------------------------------------------------------

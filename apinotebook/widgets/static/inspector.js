@@ -36,6 +36,21 @@ function statusLine(summary) {
   return h("div", { class: "apn-status" }, parts);
 }
 
+// the contract check's outcome (ex.check_contract(), check_contracts=): a badge and the violations
+function contractBox(contract) {
+  if (!contract || !contract.against) return h("div", { hidden: true });
+  if (!contract.checked) {
+    return h("div", { class: "apn-contract apn-muted" }, `Contract not checked: ${contract.reason || ""}`);
+  }
+  if (contract.ok) {
+    return h("div", { class: "apn-contract" }, h("span", { class: "apn-badge apn-ok" }, "contract ok"), ` ${contract.against}`);
+  }
+  const rows = contract.violations.map((v) => h("tr", null, h("td", null, h("code", null, v.path)), h("td", null, v.kind), h("td", null, v.message)));
+  return h("details", { class: "apn-contract", open: true },
+    h("summary", null, h("span", { class: "apn-badge apn-bad" }, `${contract.violations.length} contract violation(s)`), ` ${contract.against}`),
+    h("table", { class: "apn-table" }, h("thead", null, h("tr", null, ["path", "kind", "problem"].map((t) => h("th", null, t)))), h("tbody", null, rows)));
+}
+
 function nodeLabel(kind, node) {
   if (node.label) return node.label;
   if (kind === "xml") return `<${node.key}>`;
@@ -422,7 +437,7 @@ function render({ model, el }) {
   const ctx = { model, request, fail: (err) => showError(errorBox, err) };
   const tabbar = h("div", { class: "apn-tabs", role: "tablist" });
   const panels = h("div", { class: "apn-panels" });
-  const root = h("div", { class: "apn apn-inspector" }, statusLine(model.get("summary")), tabbar, errorBox, panels);
+  const root = h("div", { class: "apn apn-inspector" }, statusLine(model.get("summary")), contractBox(model.get("contract")), tabbar, errorBox, panels);
   const built = {};
   function open(name) {
     showError(errorBox, null);
