@@ -30,6 +30,7 @@ only send cross-site after a CORS preflight the sandbox never grants.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 from collections import Counter
@@ -42,10 +43,12 @@ from apinotebook.sandbox._context import ErrorFormat, Message, Mount, Receive, S
 from apinotebook.sandbox._faults import FaultState, retry_after_header
 from apinotebook.sandbox._webhooks import WebhookDispatcher
 
-__all__ = ["FAULTS_KEY", "SandboxApp"]
+__all__ = ["ABORT_KEY", "FAULTS_KEY", "SandboxApp"]
 
 #: The scope key under which a service finds its :class:`FaultConfig`.
 FAULTS_KEY = "apinotebook.sandbox.faults"
+#: where a stream endpoint finds ``await abort()``, which cuts its TCP connection (a fault)
+ABORT_KEY = "apinotebook.sandbox.abort"
 
 #: Bodies above this many bytes get 413 from every service.
 MAX_BODY = 8 * 1024 * 1024
@@ -142,9 +145,10 @@ class SandboxApp:
         if kind == "lifespan":
             await self._lifespan(receive, send)
             return
-        if kind != "http":  # websockets are not part of any demo service
-            if kind == "websocket":
-                await send({"type": "websocket.close", "code": 1003})
+        if kind == "websocket":  # streams: chat's events, mail's subscriptions
+            await self._socket(scope, receive, send)
+            return
+        if kind != "http":
             return
         path: str = scope["path"]
         if path.startswith("/_admin/") or path == "/_admin":
@@ -170,6 +174,18 @@ class SandboxApp:
         child = dict(scope)
         child["root_path"] = scope.get("root_path", "") + mount.prefix
         await self._guarded(mount, child, receive, send)
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        mount = self._match(scope["path"])
+        if mount is None:
+            await send({"type": "websocket.close", "code": 1003})
+            return
+        self._count(mount.service, "websocket")
+        child = dict(scope)
+        child["root_path"] = scope.get("root_path", "") + mount.prefix
+        child[FAULTS_KEY] = self.faults.config_for(mount.service)
+        child[ABORT_KEY] = functools.partial(_abort, send)
+        await mount.app(child, receive, send)
 
     def _match(self, path: str) -> Mount | None:
         for m in self.mounts:
@@ -279,6 +295,7 @@ class SandboxApp:
             await send(message)
 
         scope[FAULTS_KEY] = cfg  # what a service reads its own faults from (clock skew, ...)
+        scope[ABORT_KEY] = functools.partial(_abort, send)
         try:
             await mount.app(scope, replayed, counting_send)
         finally:

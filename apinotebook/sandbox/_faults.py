@@ -24,6 +24,17 @@ give the same faults. One uniform draw per request picks at most one fault:
 ``clock_skew``     seconds the service's clock runs ahead (negative: behind):
                    the authorization server's codes and tokens expire early or late
 =================  =============================================================
+
+Streams (chat's event socket and assistant, mail's subscriptions) have their own,
+applied per connection rather than per request:
+
+=========================  =====================================================
+``stream_drop_after``      drop the connection after this many messages (0: never)
+``stream_malformed_rate``  probability that a malformed frame comes before a message
+``stream_max_unacked``     a slow consumer: close (1013) once this many messages
+                           wait for their acknowledgement (0: no limit)
+``stream_delay``           seconds between two messages a stream sends
+=========================  =====================================================
 """
 
 from __future__ import annotations
@@ -80,6 +91,10 @@ class FaultConfig:
     oauth_error_grant: str | None = None
     oauth_error_count: int = 0
     clock_skew: float = 0.0
+    stream_drop_after: int = 0
+    stream_malformed_rate: float = 0.0
+    stream_max_unacked: int = 0
+    stream_delay: float = 0.0
 
     def __post_init__(self) -> None:
         rates = ("error_rate", "throttle_rate", "drop_rate", "truncate_rate")
@@ -90,7 +105,9 @@ class FaultConfig:
         total = sum(getattr(self, name) for name in rates)
         if total > 1.0 + 1e-9:
             raise ConfigError(f"fault rates add up to {total:.3f}; their sum must be at most 1")
-        for name in ("latency", "latency_jitter", "retry_after"):
+        if not 0.0 <= self.stream_malformed_rate <= 1.0:
+            raise ConfigError("fault stream_malformed_rate must be between 0 and 1")
+        for name in ("latency", "latency_jitter", "retry_after", "stream_delay"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"fault {name} must not be negative")
         if self.rate_limit is not None and self.rate_limit <= 0:
@@ -100,8 +117,9 @@ class FaultConfig:
                 raise ConfigError(f"error status {status} is not an HTTP error status")
         if self.oauth_error is not None and self.oauth_error not in OAUTH_ERRORS:
             raise ConfigError.invalid_choice("oauth_error", self.oauth_error, OAUTH_ERRORS)
-        if self.oauth_error_count < 0:
-            raise ConfigError("oauth_error_count must not be negative")
+        for name in ("oauth_error_count", "stream_drop_after", "stream_max_unacked"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative")
 
     @classmethod
     def from_mapping(
@@ -122,8 +140,11 @@ class FaultConfig:
                 clean[key] = None if value in (None, "", "none", "off") else float(value)
             elif key in ("oauth_error", "oauth_error_grant"):
                 clean[key] = None if value in (None, "", "none", "off") else str(value)
-            elif key == "oauth_error_count":
-                clean[key] = int(value)
+            elif key in ("oauth_error_count", "stream_drop_after", "stream_max_unacked"):
+                try:
+                    clean[key] = int(value)
+                except (TypeError, ValueError):
+                    raise ConfigError(f"fault {key}={value!r} is not a whole number") from None
             else:
                 try:
                     clean[key] = float(value)
