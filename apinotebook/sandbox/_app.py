@@ -184,7 +184,7 @@ class SandboxApp:
         child = dict(scope)
         child["root_path"] = scope.get("root_path", "") + mount.prefix
         child[FAULTS_KEY] = self.faults.config_for(mount.service)
-        child[ABORT_KEY] = functools.partial(_abort, send)
+        child[ABORT_KEY] = functools.partial(_cut, send)
         await mount.app(child, receive, send)
 
     def _match(self, path: str) -> Mount | None:
@@ -295,7 +295,7 @@ class SandboxApp:
             await send(message)
 
         scope[FAULTS_KEY] = cfg  # what a service reads its own faults from (clock skew, ...)
-        scope[ABORT_KEY] = functools.partial(_abort, send)
+        scope[ABORT_KEY] = functools.partial(_cut, send)
         try:
             await mount.app(scope, replayed, counting_send)
         finally:
@@ -495,6 +495,21 @@ async def _abort(send: Send) -> bool:
         return False
     transport.abort()
     await asyncio.sleep(0)  # let uvicorn see the disconnect before the app returns
+    return True
+
+
+async def _cut(send: Send) -> bool:
+    """End the connection mid-stream without a close frame or a complete body.
+
+    A FIN after what was already written (``write_eof``), not a reset: a reset
+    would also destroy data the client has received but not yet read, and
+    the stream tests prove that what was delivered is not delivered twice.
+    """
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None or not transport.can_write_eof():
+        return await _abort(send)
+    transport.write_eof()
+    await asyncio.sleep(0)
     return True
 
 

@@ -158,7 +158,11 @@ async def event_socket(websocket: WebSocket) -> None:
                 break
             for event in waiting.result():
                 if cfg.stream_drop_after and sent >= cfg.stream_drop_after:
-                    if abort is None or not await abort():
+                    if abort is not None and await abort():
+                        # stay until the client hangs up: closing now would reset the
+                        # connection and destroy what the client has not read yet
+                        await asyncio.wait({reader}, timeout=10)
+                    else:
                         await websocket.close(code=1012, reason="dropped (injected fault)")
                     return
                 if cfg.stream_max_unacked and len(unacked) >= cfg.stream_max_unacked:

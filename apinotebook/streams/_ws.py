@@ -223,8 +223,14 @@ class WebSocketClient:
         return self._delay(failures)
 
     def _send_failed(self, exc: ConnectionClosed) -> ProtocolError:
+        """Sending never reconnects; receiving does, after the messages still queued.
+
+        Reconnecting from ``send`` would throw away what the old connection had
+        delivered but not yet been read, and resume from the wrong position.
+        """
         code, reason = self._closed(exc)
-        self._finish(code, reason)
+        if not self._may_reconnect(code, 0):
+            self._finish(code, reason)
         return ProtocolError(f"Cannot send: the WebSocket is closed ({code} {reason})".rstrip())
 
     def _closed(self, exc: ConnectionClosed) -> tuple[int | None, str]:

@@ -43,10 +43,15 @@ def mail(sb, hist):
         yield client
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    """Poll ``check`` (the server side settles a moment after the client)."""
+def _wait_until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.01)
+
+
+@pytest.fixture
+def wait_until():
+    """Poll ``check`` (the server side settles a moment after the client)."""
+    return _wait_until
