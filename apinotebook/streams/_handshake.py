@@ -65,7 +65,9 @@ def handshake_request(
         return request
     flow = auth.sync_auth_flow(request)
     step = next(flow)
-    own = client or httpx.Client()
+    if step is request:  # header and query auth: no request of its own
+        return request
+    own = client or httpx.Client()  # made only when needed: a new client loads the CA store
     try:
         while step is not request:
             try:

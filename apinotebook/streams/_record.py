@@ -72,7 +72,9 @@ class StreamMessage:
     def size(self) -> int:
         """Bytes on the wire (UTF-8 for text)."""
         data = self.data
-        return len(data) if isinstance(data, bytes) else len(data.encode("utf-8"))
+        if isinstance(data, bytes) or data.isascii():
+            return len(data)
+        return len(data.encode("utf-8", "surrogatepass"))
 
     @property
     def text(self) -> str:

@@ -219,34 +219,35 @@ class EventStream:
 
     def _event(self, raw: _RawEvent) -> ServerSentEvent | None:
         """Record one event; the event to yield, or ``None`` for a skipped one."""
-        if raw.retry is not None:
-            self.retry = raw.retry
-        if not raw.data:  # the spec dispatches no event with an empty data buffer
-            if raw.id:
-                self.last_event_id = raw.id
+        text, kind, event_id, retry = raw.data, raw.event, raw.id, raw.retry
+        if retry is not None:
+            self.retry = retry
+        if not text:  # the spec dispatches no event with an empty data buffer
+            if event_id:
+                self.last_event_id = event_id
             return None
-        data: Any = raw.data
+        data: Any = text
         note = ""
         if self.decode_json:
             try:
-                data = _json.loads(raw.data)
+                data = _json.loads(text)
             except (ValueError, RecursionError):
                 note = "malformed"
-        message = StreamMessage(raw.data, event=raw.event, id=raw.id, retry=raw.retry, note=note)
-        if self.record is not None:
-            self.record.add(message)
+        record = self.record
+        if record is not None:
+            record.add(StreamMessage(text, "receive", time.time(), 1, kind, event_id, retry, note))
         if note:
             if self.malformed == "raise":
                 raise DecodeError(
-                    f"Event {raw.event!r} (id {raw.id or 'none'}) from "
-                    f"{mask_url(self.record.url if self.record else '')} is not JSON: "
-                    f"{mask_text(raw.data[:120])!r}. Pass malformed='skip' to skip such events "
+                    f"Event {kind!r} (id {event_id or 'none'}) from "
+                    f"{mask_url(record.url if record else '')} is not JSON: "
+                    f"{mask_text(text[:120])!r}. Pass malformed='skip' to skip such events "
                     "(they stay in the stream record), or json=False for the raw text."
                 )
             return None
-        if raw.id:
-            self.last_event_id = raw.id
-        return ServerSentEvent(raw.event, data, raw.id, raw.retry, raw.data)
+        if event_id:
+            self.last_event_id = event_id
+        return ServerSentEvent(kind, data, event_id, retry, text)
 
     def _failed(self, exc: Exception, request: httpx.Request, attempt: int) -> float:
         """The wait before reconnecting after ``attempt`` consecutive failures, or raise."""
