@@ -69,6 +69,7 @@ from apinotebook.graphql import GraphQLClient
 from apinotebook.rest import CurlClient, OpenAPIClient, RestClient, client_from_curl
 from apinotebook.retry import Retry
 from apinotebook.soap import SoapClient
+from apinotebook.streams import WebSocketClient
 
 __all__ = [
     "AccessDeniedError",
@@ -127,6 +128,7 @@ __all__ = [
     "TransportError",
     "UnauthorizedClientError",
     "UnsupportedGrantTypeError",
+    "WebSocketClient",
     "WsseUsernameToken",
     "history",
     "load_ipython_extension",

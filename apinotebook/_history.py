@@ -31,9 +31,18 @@ from apinotebook._exchange import Exchange
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["History", "history"]
+__all__ = ["History", "history", "register_har_fields"]
 
 Listener = Callable[[Exchange], None]
+#: extra fields for a record's HAR entry (stream records add ``_webSocketMessages``)
+HarFields = Callable[[Exchange], dict[str, Any]]
+_HAR_FIELDS: list[HarFields] = []
+
+
+def register_har_fields(fields: HarFields) -> None:
+    """Let ``fields(exchange)`` add to (or override) each HAR entry ``to_har`` writes."""
+    if fields not in _HAR_FIELDS:
+        _HAR_FIELDS.append(fields)
 
 
 class History:
@@ -231,6 +240,8 @@ def to_har(exchanges: list[Exchange]) -> dict[str, Any]:
                 "comment": f"{ex.protocol}" + (f" {ex.operation}" if ex.operation else ""),
             }
         )
+        for fields in _HAR_FIELDS:
+            entries[-1].update(fields(ex))
     return {
         "log": {
             "version": "1.2",

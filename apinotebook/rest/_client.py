@@ -35,6 +35,7 @@ from apinotebook.rest._conventions import (
     version_header,
 )
 from apinotebook.retry import Retry
+from apinotebook.streams import EventStream, SseSource, WebSocketClient, http_twin
 
 __all__ = ["Call", "RestClient"]
 
@@ -466,6 +467,77 @@ class RestClient(ClientBase):
         The result is an :class:`apinotebook.rest.CurlClient`. See :mod:`apinotebook.curl`.
         """
         return _variant("curl").from_command(command, **kwargs)
+
+    # -- streams -------------------------------------------------------------------
+
+    def events(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        json: bool = False,
+        last_event_id: str | None = None,
+        reconnect: Retry | bool | int = True,
+        malformed: str = "raise",
+        max_messages: int = 1000,
+        **kwargs: Any,
+    ) -> EventStream:
+        """Server-Sent Events from ``url``: iterate with ``for`` (or ``async for``).
+
+        Each item is a :class:`~apinotebook.streams.ServerSentEvent` (``event``,
+        ``data``, ``id``, ``retry``). The client's auth, headers and parameters
+        apply. A dropped connection is reopened after the server's ``retry``
+        delay (else backoff) with ``Last-Event-ID``; a clean end stops the loop.
+
+        Args:
+            url: the path (joined to ``base_url``) or an absolute URL.
+            method: ``GET`` (the default) or ``POST`` for APIs that stream a reply.
+            json: decode each event's data as JSON.
+            last_event_id: resume after this event id.
+            reconnect: ``True``, ``False``, a number of consecutive attempts, or a Retry.
+            malformed: with ``json=True``, ``"raise"`` (default) or ``"skip"`` events
+                whose data is not JSON (they stay in the stream record).
+            max_messages: events kept in the history's stream record.
+            kwargs: ``params``, ``headers``, ``json_body``, ``content``, ``timeout``.
+        """
+        if "json_body" in kwargs:
+            kwargs["json"] = kwargs.pop("json_body")
+        extra = dict(kwargs.pop("headers", None) or {})
+        self.build_request(method, url, headers=extra, **kwargs)  # bad options fail now
+
+        def build(headers: Mapping[str, str]) -> httpx.Request:
+            return self.build_request(method, url, headers={**extra, **headers}, **dict(kwargs))
+
+        return EventStream(
+            SseSource.of(self._core, build),
+            json=json,
+            last_event_id=last_event_id,
+            reconnect=reconnect,
+            malformed=malformed,  # type: ignore[arg-type]
+            max_messages=max_messages,
+        )
+
+    def aevents(self, url: str, **kwargs: Any) -> EventStream:
+        """:meth:`events` for ``async for`` (the same stream object serves both)."""
+        return self.events(url, **kwargs)
+
+    def websocket(self, url: str, **kwargs: Any) -> WebSocketClient:
+        """A :class:`~apinotebook.WebSocketClient` for ``url`` under this API, with its auth.
+
+        ``http(s)`` becomes ``ws(s)``; the client's default headers (but not its
+        ``Accept``/``User-Agent``) and auth apply. Keyword arguments are
+        WebSocketClient's (``subprotocols``, ``params``, ``reconnect``, ...).
+        """
+        target = self.build_request("GET", url).url
+        headers = {
+            k: v
+            for k, v in self.headers.items()
+            if k.lower() not in ("accept", "accept-encoding", "user-agent", "connection")
+        }
+        headers.update(kwargs.pop("headers", None) or {})
+        kwargs.setdefault("auth", self.auth)
+        kwargs.setdefault("history", self.history)
+        return WebSocketClient(str(http_twin(str(target))), headers=headers, **kwargs)
 
     # -- lifecycle ---------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apinotebook.sandbox import _seed
+from apinotebook.sandbox._event_log import EventLog
 from apinotebook.sandbox._rest import bearer_error, bearer_token
 
 if TYPE_CHECKING:
@@ -104,7 +105,12 @@ class ChatStore:
         #: accepts the sandbox authorization server's user tokens (set by ``build``)
         self.delegation: Delegation | None = None
         self._count = 0
+        self.events = EventLog()
         _seed_workspace(self)
+        #: what the event socket pushes (``message``, ``channel_created``); the seed is not news
+        self.events = EventLog()
+        #: event sockets open right now (tests watch a client's close reach the server)
+        self.sockets = 0
 
     # -- reading (also for tests) ---------------------------------------------
 
@@ -160,6 +166,7 @@ class ChatStore:
         channel = ChatChannel(cid, name, topic, when)
         self._channels[cid] = channel
         self._ids[name] = cid
+        self.events.append("channel_created", channel=channel.to_json())
         return channel
 
     def post(
@@ -187,6 +194,7 @@ class ChatStore:
             "thread_ts": thread_ts,
         }
         channel.messages.append(message)
+        self.events.append("message", channel=channel.id, message=message)
         return message
 
     def authenticate(self, header: str | None) -> str:

@@ -32,6 +32,17 @@ give the same faults. One uniform draw per request picks at most one fault:
                    (JSON keys, XML elements) in every response (``_drift.py``)
 ``drift_retype``   schema drift: ``"score|..."``: those fields' values become strings
 =================  =============================================================
+
+Streams (chat's event socket and assistant, mail's subscriptions) have their own,
+applied per connection rather than per request:
+
+=========================  =====================================================
+``stream_drop_after``      drop the connection after this many messages (0: never)
+``stream_malformed_rate``  probability that a malformed frame comes before a message
+``stream_max_unacked``     a slow consumer: close (1013) once this many messages
+                           wait for their acknowledgement (0: no limit)
+``stream_delay``           seconds between two messages a stream sends
+=========================  =====================================================
 """
 
 from __future__ import annotations
@@ -93,6 +104,10 @@ class FaultConfig:
     clock_skew: float = 0.0
     drift_rename: str | None = None
     drift_retype: str | None = None
+    stream_drop_after: int = 0
+    stream_malformed_rate: float = 0.0
+    stream_max_unacked: int = 0
+    stream_delay: float = 0.0
 
     def __post_init__(self) -> None:
         rates = ("error_rate", "throttle_rate", "drop_rate", "truncate_rate")
@@ -103,7 +118,9 @@ class FaultConfig:
         total = sum(getattr(self, name) for name in rates)
         if total > 1.0 + 1e-9:
             raise ConfigError(f"fault rates add up to {total:.3f}; their sum must be at most 1")
-        for name in ("latency", "latency_jitter", "retry_after"):
+        if not 0.0 <= self.stream_malformed_rate <= 1.0:
+            raise ConfigError("fault stream_malformed_rate must be between 0 and 1")
+        for name in ("latency", "latency_jitter", "retry_after", "stream_delay"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"fault {name} must not be negative")
         if (self.budget is not None and self.budget < 1) or self.budget_window <= 0:
@@ -115,8 +132,9 @@ class FaultConfig:
                 raise ConfigError(f"error status {status} is not an HTTP error status")
         if self.oauth_error is not None and self.oauth_error not in OAUTH_ERRORS:
             raise ConfigError.invalid_choice("oauth_error", self.oauth_error, OAUTH_ERRORS)
-        if self.oauth_error_count < 0:
-            raise ConfigError("oauth_error_count must not be negative")
+        for name in ("oauth_error_count", "stream_drop_after", "stream_max_unacked"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative")
 
     @classmethod
     def from_mapping(
@@ -139,8 +157,11 @@ class FaultConfig:
                 clean[key] = None if value in (None, "", "none", "off") else str(value)
             elif key == "budget":
                 clean[key] = None if value in (None, "", "none", "off") else int(value)
-            elif key == "oauth_error_count":
-                clean[key] = int(value)
+            elif key in ("oauth_error_count", "stream_drop_after", "stream_max_unacked"):
+                try:
+                    clean[key] = int(value)
+                except (TypeError, ValueError):
+                    raise ConfigError(f"fault {key}={value!r} is not a whole number") from None
             else:
                 try:
                     clean[key] = float(value)
