@@ -325,10 +325,12 @@ function render({ model, el }) {
     if (!text) {
       results.hidden = true;
       searchInfo.textContent = "";
+      results.dataset.query = "";
       return;
     }
     const reply = await request("search", { query: text, limit: 100 });
     if (seq !== searchSeq) return;
+    results.dataset.query = text; // which search the list shows
     searchInfo.textContent = `${reply.matches.length}${reply.complete ? "" : "+"} match${reply.matches.length === 1 ? "" : "es"}`;
     results.hidden = !reply.matches.length;
     results.replaceChildren(...reply.matches.map((m) => h("div", { class: "apn-result", tabindex: 0,
@@ -345,7 +347,12 @@ function render({ model, el }) {
       h("span", { class: "apn-kind" }, m.kind), " ", h("code", null, m.field ? `${m.type}.${m.field}` : m.type), " ",
       h("span", { class: "apn-muted" }, m.text))));
   }
-  searchInput.addEventListener("input", debounce(() => search().catch(fail), 250));
+  // the kernel answers a search from an index in about a millisecond: ask at most once a
+  // frame (replies to older searches are dropped by their sequence number)
+  let searchFrame = 0;
+  searchInput.addEventListener("input", () => {
+    if (!searchFrame) searchFrame = requestAnimationFrame(() => { searchFrame = 0; search().catch(fail); });
+  });
 
   const typeFilter = h("input", { class: "apn-search", type: "search", placeholder: "Filter type names…" });
   const typeList = h("div", { class: "apn-results apn-typelist" });
