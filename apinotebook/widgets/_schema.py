@@ -27,6 +27,8 @@ toggle      query, variables, root, path, arg, on        query, variables, probl
 validate    query, variables, root                       problems, selected
 run         query, variables, root                       status, ok, summary, error
 code        query, variables, root                       code
+complete    query, offset                                options (label, type, detail)
+format      query                                        query
 ==========  ===========================================  ==============================
 """
 
@@ -42,7 +44,9 @@ from apinotebook._core.secrets import mask_text, mask_url
 from apinotebook._exceptions import ConfigError, SchemaError
 from apinotebook._exchange import Exchange
 from apinotebook.widgets._base import Widget, esm
+from apinotebook.widgets._editors import CodeEditors
 from apinotebook.widgets._explorer import Explorer, call_code, explorer_css, run_call, value_code
+from apinotebook.widgets._schema_complete import complete, format_query
 from apinotebook.widgets._schema_query import (
     operation_name,
     selection_paths,
@@ -86,10 +90,10 @@ def _root(content: Mapping[str, Any]) -> str:
 _PROBLEMS_SHOWN = 50
 
 
-class SchemaPanel(Widget):
+class SchemaPanel(CodeEditors, Widget):
     """The tree, editor and docs of :class:`SchemaExplorer` (front end: ``static/schema.js``)."""
 
-    _esm = esm("schema.js")
+    _esm = esm("codebox.js", "schema.js")
     _css = explorer_css()
 
     summary = traitlets.Dict().tag(sync=True)
@@ -155,6 +159,15 @@ class SchemaPanel(Widget):
         return search(self._schema, str(content.get("query", "")), limit=limit)
 
     # -- the query -----------------------------------------------------------------------
+
+    def msg_complete(self, content: Mapping[str, Any]) -> dict[str, Any]:
+        """What may be typed at ``offset`` in the query (fields, arguments, values, ...)."""
+        query = str(content.get("query") or "")
+        return complete(self._schema, query, int(content.get("offset", 0)))
+
+    def msg_format(self, content: Mapping[str, Any]) -> dict[str, Any]:
+        """The query in canonical layout (ConfigError if it does not parse)."""
+        return {"query": format_query(str(content.get("query") or ""))}
 
     def _problems(self, query: str, variables: Mapping[str, Any], root: str) -> list[str]:
         if not query.strip():

@@ -27,8 +27,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from apinotebook.widgets._editors import editors_source
+
 REPO = Path(__file__).resolve().parents[2]
 GRAPHQL = ("octokit-graphql-schema-15.26.1", "package/schema.graphql")
+OPENAPI = ("octokit-openapi-23.0.2", "package/generated/api.github.com.json")
 WSDL = (
     "bingads-13.0.30.1",
     "bingads-13.0.30.1/bingads/v13/proxies/production/campaignmanagement_service.xml",
@@ -75,15 +78,19 @@ def _fetch(*archive_ids: str) -> Path:
     return cache_dir() / "extracted"
 
 
-def _notebook(schema: Path, wsdl: Path) -> dict[str, Any]:
+def _notebook(schema: Path, wsdl: Path, openapi: Path) -> dict[str, Any]:
     cells = [
+        "from apinotebook import RestClient\n"
         "from apinotebook.graphql import GraphQLClient\n"
         "from apinotebook.soap import SoapClient\n"
+        "from apinotebook.widgets._builder import RequestBuilder\n"
         "from apinotebook.widgets._schema import SchemaExplorer\n"
         "from apinotebook.widgets._wsdl import WsdlExplorer",
         f"github = GraphQLClient(schema={str(schema)!r}, history=False)\n"
         "SchemaExplorer(github, name='github')",
         f"bing = SoapClient({str(wsdl)!r}, history=None)\nWsdlExplorer(bing, name='bing')",
+        f"rest = RestClient.from_openapi({str(openapi)!r}, history=None)\n"
+        "RequestBuilder(rest, name='rest')",
     ]
     return {
         "cells": [
@@ -126,15 +133,21 @@ class Frames:
 
 @pytest.fixture(scope="module")
 def corpus() -> dict[str, Path]:
-    root = _fetch(GRAPHQL[0], WSDL[0])
-    return {"schema": root / GRAPHQL[0] / GRAPHQL[1], "wsdl": root / WSDL[0] / WSDL[1]}
+    root = _fetch(GRAPHQL[0], WSDL[0], OPENAPI[0])
+    return {
+        "schema": root / GRAPHQL[0] / GRAPHQL[1],
+        "wsdl": root / WSDL[0] / WSDL[1],
+        "openapi": root / OPENAPI[0] / OPENAPI[1],
+    }
 
 
 @pytest.fixture(scope="module")
 def opened(
     open_page: Callable[..., AbstractContextManager[Any]], lab: Any, corpus: dict[str, Path]
 ) -> Iterator[tuple[Any, Frames]]:
-    (lab.root / NOTEBOOK).write_text(json.dumps(_notebook(corpus["schema"], corpus["wsdl"])))
+    (lab.root / NOTEBOOK).write_text(
+        json.dumps(_notebook(corpus["schema"], corpus["wsdl"], corpus["openapi"]))
+    )
     frames = Frames()
     with open_page(height=1800) as page:
         page.on("websocket", frames.listen)
@@ -142,6 +155,7 @@ def opened(
         assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), lab.code_cells(page)
         expect(page.locator(".apn-schema .apn-node").first).to_be_visible()
         expect(page.locator(".apn-wsdl .apn-op-row").first).to_be_visible()
+        expect(page.locator(".apn-schema .apn-query")).to_be_visible()  # the editors loaded
         yield page, frames
         lab.check(page)
 
@@ -179,7 +193,9 @@ def test_expanding_a_type_ships_that_type_only(
     opening = frames.since(0)
     sdl_size = corpus["schema"].stat().st_size
     print(f"\nexplorers opened: {len(opening):,} bytes from the kernel (SDL {sdl_size:,})")
-    assert len(opening) < sdl_size / 2  # names and kinds, not the schema
+    editors = len(editors_source().encode())  # the CodeMirror bundle, sent once per page
+    print(f"of which the editors' module: {editors:,} bytes")
+    assert len(opening) - editors < sdl_size / 2  # names and kinds, not the schema
     assert repo_field not in opening and other_field not in opening
 
     start = len(frames.received)
@@ -224,3 +240,56 @@ def test_search_answers_quickly(
     shown = page.locator(f"{box} {results}")
     expect(shown).to_have_attribute("data-query", re.compile(re.escape(texts[-1]), re.I))
     expect(shown.locator(".apn-result, .apn-op-row").first).to_be_visible()  # it found some
+
+
+def _type_into(page: Any, editor: Any, text: str) -> None:
+    """Clear a CodeMirror editor and type ``text`` key by key (brackets close themselves)."""
+    editor.focus()
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    page.keyboard.type(text, delay=5)
+
+
+def test_the_query_editor_completes_and_marks_problems(opened: tuple[Any, Frames]) -> None:
+    page, _ = opened
+    explorer = page.locator(".apn-schema")
+    editor = explorer.locator(".apn-query")
+    popup = page.locator(".cm-tooltip-autocomplete")
+    # a field of Repository, from the schema in the kernel
+    _type_into(page, editor, '{ repository(owner: "a", name: "b") { nameWith')
+    expect(popup).to_contain_text("nameWithOwner")
+    page.keyboard.press("Escape")
+    # arguments, then an enum's values
+    _type_into(page, editor, '{ repository(owner: "a", name: "b") { issues(states: ')
+    expect(popup).to_contain_text("OPEN")
+    expect(popup).to_contain_text("CLOSED")
+    page.keyboard.press("Escape")
+    # a field the type does not have: an inline error on that very word, from the kernel
+    _type_into(page, editor, '{ repository(owner: "a", name: "b") { nope')
+    mark = explorer.locator(".apn-query .cm-lintRange-error")
+    expect(mark).to_have_text("nope")
+    expect(explorer.locator(".apn-problems")).to_contain_text("Cannot query field 'nope'")
+    # Format: graphql-core's layout, one field a line
+    _type_into(page, editor, "{viewer{login")
+    explorer.locator(".apn-format").click()
+    expect(editor.locator(".cm-line")).to_have_count(5)
+    expect(editor.locator(".cm-line").nth(1)).to_have_text("  viewer {")
+
+
+def test_the_body_editor_completes_the_request_schema(opened: tuple[Any, Frames]) -> None:
+    page, _ = opened
+    builder = page.locator(".apn-builder")
+    builder.locator(".apn-picker-input").fill("issues/create")
+    results = builder.locator(".apn-dropdown[data-query='issues/create']:not([aria-busy])")
+    results.locator(".apn-result[data-op='issues/create']").click()
+    expect(builder.locator(".apn-op-id")).to_have_text("issues/create")
+    body = builder.locator(".apn-body")
+    expect(body).to_contain_text('"title"')  # the skeleton
+    _type_into(page, body, '{"mile')
+    expect(page.locator(".cm-tooltip-autocomplete")).to_contain_text("milestone")
+    page.keyboard.press("Escape")
+    _type_into(page, body, '{"title": ')
+    expect(builder.locator(".apn-json-status")).to_contain_text("invalid JSON")
+    expect(
+        builder.locator(".apn-body .cm-lintRange-error, .apn-body-box .cm-lint-marker-error").first
+    ).to_be_attached()
