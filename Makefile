@@ -9,14 +9,14 @@ PYTEST_WORKERS ?= 2
 DEV_EXTRAS := .[all,dev]
 install = $(1)/bin/python -m uv pip install --python $(1)/bin/python $(2) || $(1)/bin/python -m pip install $(2)
 
-.PHONY: help lab test lint typecheck unit notebooks browser core-venv-check bench install dev clean corpus docs
+.PHONY: help lab test lint typecheck unit notebooks browser core-venv-check bench install dev clean corpus docs widgets-js
 
 help:
 	@echo "make lab        set up, start the sandbox, open JupyterLab on notebooks/"
 	@echo "make test       set up and run lint, types, unit, notebook and browser tests"
 	@echo "make bench      run the benchmarks and rewrite docs/benchmarks.md"
 	@echo "make docs       build the documentation site with the executed course into build/site"
-	@echo "make corpus     run the real-world corpus (540 description files; fetched and cached)"
+	@echo "make corpus     run the real-world corpus (551 description files; fetched and cached)"
 	@echo "make test-py312 / test-py313: core and sandbox tests under Python 3.12 / 3.13"
 
 $(BIN)/python:
@@ -97,3 +97,8 @@ clean:
 corpus: dev
 	$(BIN)/python tests/corpus/run.py
 	$(BIN)/python tests/corpus/run.py --mock   # a mock of every file, one call through our clients (issue 15)
+
+# the explorers' code editors (CodeMirror 6): js/ -> apinotebook/widgets/static/editors.js
+# (committed: users need no Node.js); pinned by js/package-lock.json
+widgets-js:
+	cd js && npm ci --no-audit --no-fund && npm run build

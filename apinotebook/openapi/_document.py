@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from apinotebook._core.gcpause import gc_paused
 from apinotebook._exceptions import ConfigError
 from apinotebook.openapi._build import (
     base_url_from_spec,
@@ -40,13 +41,18 @@ class OpenAPIDocument:
     def __init__(
         self, spec: str | Path | bytes | Mapping[str, Any], *, fetcher: SpecFetcher
     ) -> None:
-        document, uri, source = load_spec(spec, fetcher)
-        self.major, self.version = check_version(document, source=source)
-        self.spec: Mapping[str, Any] = document
-        self.url = uri
-        self._resolver = RefResolver(document, base_uri=uri, loader=fetcher, policy=fetcher.policy)
-        self._entries = index_operations(document, self._resolver)
-        self._hook_entries = index_operations(document, self._resolver, section="webhooks")
+        # one pause for the parse and the index: the collector then walks the new
+        # objects once at the end instead of over and over while the index is built
+        with gc_paused():
+            document, uri, source = load_spec(spec, fetcher)
+            self.major, self.version = check_version(document, source=source)
+            self.spec: Mapping[str, Any] = document
+            self.url = uri
+            self._resolver = RefResolver(
+                document, base_uri=uri, loader=fetcher, policy=fetcher.policy
+            )
+            self._entries = index_operations(document, self._resolver)
+            self._hook_entries = index_operations(document, self._resolver, section="webhooks")
         self._built: dict[str, Operation] = {}
 
     @classmethod
