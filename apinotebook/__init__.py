@@ -17,6 +17,7 @@ from apinotebook._exceptions import (
     AccessDeniedError,
     AlreadyRunningError,
     ApiNotebookError,
+    CassetteError,
     ConfigError,
     ConnectError,
     DecodeError,
@@ -48,6 +49,7 @@ from apinotebook._exceptions import (
     SpecError,
     TransportError,
     UnauthorizedClientError,
+    UnmatchedRequestError,
     UnsupportedGrantTypeError,
 )
 from apinotebook._exchange import Attempt, Exchange, Request
@@ -61,6 +63,7 @@ from apinotebook.auth import (
     OAuth2DeviceCode,
     WsseUsernameToken,
 )
+from apinotebook.cassettes import Cassette, record, replay
 from apinotebook.graphql import GraphQLClient
 from apinotebook.rest import CurlClient, OpenAPIClient, RestClient, client_from_curl
 from apinotebook.retry import Retry
@@ -75,6 +78,8 @@ __all__ = [
     "Attempt",
     "Basic",
     "Bearer",
+    "Cassette",
+    "CassetteError",
     "ConfigError",
     "ConnectError",
     "CurlClient",
@@ -119,10 +124,13 @@ __all__ = [
     "SpecError",
     "TransportError",
     "UnauthorizedClientError",
+    "UnmatchedRequestError",
     "UnsupportedGrantTypeError",
     "WsseUsernameToken",
     "history",
     "load_ipython_extension",
+    "record",
+    "replay",
     "show",
     "__version__",
 ]
