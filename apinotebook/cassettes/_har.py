@@ -162,12 +162,12 @@ def new_entry(
         extra["operation"] = operation
     if "content-encoding" in raw.headers:  # HAR holds the decoded body, as browsers do
         extra["decoded"] = raw.headers["content-encoding"]
+    har[FIELD] = extra
     entry = entry_from_har(number, har, matcher)
     if entry.shape.kind == "soap":
         extra["soapAction"] = entry.shape.body[0]
     elif entry.shape.kind == "graphql":
         extra["graphqlOperation"] = entry.shape.body[0]
-    har[FIELD] = extra
     return entry
 
 

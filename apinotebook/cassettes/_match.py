@@ -366,13 +366,17 @@ def _explain(label: str, recorded: Any, live: Any) -> str:
     return f"{label} differs: {_short(live)!s} (recorded {_short(recorded)!s})"
 
 
+def _show(value: Any) -> str:
+    return _short(_canonical(value), 40)
+
+
 def _first_data_difference(recorded: Any, live: Any, path: str = "$") -> str | None:
     if _like(recorded, live):
         return None
     if isinstance(recorded, dict) and isinstance(live, dict):
         for key in recorded:
             if key not in live:
-                return f"{path}.{key} missing (recorded {_short(recorded[key], 40)})"
+                return f"{path}.{key} missing (recorded {_show(recorded[key])})"
         for key in live:
             if key not in recorded:
                 return f"{path}.{key} not recorded"
@@ -386,7 +390,7 @@ def _first_data_difference(recorded: Any, live: Any, path: str = "$") -> str | N
             found = _first_data_difference(a, b, f"{path}[{i}]")
             if found:
                 return found
-    return f"{path} is {_short(live, 40)} (recorded {_short(recorded, 40)})"
+    return f"{path} is {_show(live)} (recorded {_show(recorded)})"
 
 
 def _body_differences(kind: str, recorded: Any, live: Any) -> list[str]:
