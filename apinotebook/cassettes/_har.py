@@ -15,15 +15,16 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit
 
 import httpx
 
 from apinotebook._core.cassette import Raw, ReplayedHeaders
+from apinotebook._core.secrets import MASK, is_sensitive_header, is_sensitive_name, masks_field
 from apinotebook._exceptions import CassetteError
 from apinotebook._exchange import Exchange, ProtocolName, Request
 from apinotebook._history import har_entry, har_log
@@ -32,6 +33,7 @@ from apinotebook.cassettes._match import Matcher, Shape
 __all__ = ["Entry", "body_text", "entry_from_har", "new_entry", "read_har", "write_har"]
 
 FIELD = "_apinotebook"
+_MIN_ECHO = 6  # shorter values would mask ordinary text (as for registered secrets)
 _KINDS: dict[str, ProtocolName] = {"graphql": "graphql", "soap": "soap"}
 
 
@@ -146,17 +148,9 @@ def new_entry(
 ) -> Entry:
     """Record one round trip: masked now, by the one HAR writer; nothing secret is kept."""
     sent = Request.from_httpx(request)
-    exchange = Exchange(
-        protocol=protocol,
-        request=sent,
-        status=raw.status,
-        headers=raw.headers,
-        content=raw.content,
-        elapsed=raw.elapsed,
-        started_at=raw.started_at,
-        operation=operation,
-    )
-    har = har_entry(exchange)
+    response = {f.name: getattr(raw, f.name) for f in fields(raw)}  # status, headers, ...
+    exchange = Exchange(protocol=protocol, request=sent, operation=operation, **response)
+    har = _mask_echoes(har_entry(exchange), _credentials(sent))
     extra: dict[str, Any] = {"protocol": protocol}
     if operation:
         extra["operation"] = operation
@@ -169,6 +163,53 @@ def new_entry(
     elif entry.shape.kind == "graphql":
         extra["graphqlOperation"] = entry.shape.body[0]
     return entry
+
+
+def _credentials(request: Request) -> set[str]:
+    """The values the request holds under a credential's name (masked there by name)."""
+    found: set[str] = set()
+    for name, value in request.headers.multi_items():
+        if is_sensitive_header(name):
+            found.add(value.partition(" ")[2] if " " in value else value)
+    pairs = parse_qsl(urlsplit(request.url).query, keep_blank_values=True)
+    ctype = request.headers.get("content-type", "")
+    text = body_text(request.content)[0] if request.content else ""
+    if "x-www-form-urlencoded" in ctype:
+        pairs += parse_qsl(text, keep_blank_values=True)
+    found.update(v for k, v in pairs if is_sensitive_name(k))
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            stack = [json.loads(text)]
+        except ValueError:
+            stack = []
+        while stack:
+            node = stack.pop()
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, value in items:
+                if isinstance(value, str) and masks_field(str(key), value):
+                    found.add(value)
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+    return {v for v in found if len(v) >= _MIN_ECHO and v != MASK}
+
+
+def _mask_echoes(har: dict[str, Any], values: set[str]) -> dict[str, Any]:
+    """``har`` with ``values`` masked wherever they appear (a response echoing a password)."""
+    if not values:
+        return har
+    text = json.dumps(har, ensure_ascii=False)
+    for value in sorted(values, key=len, reverse=True):
+        for form in {value, json.dumps(value, ensure_ascii=False)[1:-1], quote_plus(value)}:
+            text = text.replace(form, MASK)
+    try:
+        masked: dict[str, Any] = json.loads(text)
+    except ValueError:  # a value held JSON syntax: keep nothing of the bodies rather than leak
+        for part in ("request", "response"):
+            for key in ("postData", "content"):
+                if isinstance(har[part].get(key), dict):
+                    har[part][key]["text"] = MASK
+        return har
+    return masked
 
 
 def read_har(path: Path, matcher: Matcher) -> Iterator[Entry]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from har_corpus import har_errors
 
 import apinotebook
 from apinotebook import (
@@ -107,6 +108,7 @@ def test_record_every_protocol_stop_the_sandbox_and_replay(box: Sandbox, tmp_pat
     live_clients.close()
     assert tape.recorded == len(tape) >= 6  # WSDL + XSD + introspection + four calls
     assert {e.protocol for e in tape.entries} == {"rest", "graphql", "soap"}
+    assert har_errors(json.loads(path.read_text())) == []  # HAR 1.2, as har-validator checks it
     box.stop()
     clear_wsdl_cache()
     with apinotebook.replay(path) as again:
