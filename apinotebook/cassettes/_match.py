@@ -221,7 +221,6 @@ class Matcher:
     ) -> Shape:
         """The :class:`Shape` of a request, masked first (masking a cassette's ``***`` keeps it)."""
         url = mask_url(url)
-        headers = [(k, mask_header(k, v)) for k, v in headers]
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
@@ -241,7 +240,7 @@ class Matcher:
         if self.match_headers:
             compared = tuple(
                 sorted(
-                    (k.lower(), v)
+                    (k.lower(), mask_header(k, v))
                     for k, v in headers
                     if self._compares_header(k.lower()) and not k.startswith(":")
                 )

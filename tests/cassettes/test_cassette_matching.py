@@ -93,6 +93,10 @@ DIFFER = {
         ("POST", URL, soap("<ListCustomers/>"), SOAP_H),
         ("POST", URL, soap("<ListCustomers/>"), [SOAP_H[0], ("SOAPAction", "urn:GetCustomer")]),
     ),
+    "soap 1.2 action in the content type": (
+        ("POST", URL, soap("<A/>"), [("Content-Type", 'application/soap+xml; action="urn:A"')]),
+        ("POST", URL, soap("<A/>"), [("Content-Type", 'application/soap+xml; action="urn:B"')]),
+    ),
     "soap body": (
         ("POST", URL, soap("<ListCustomers><pageSize>3</pageSize></ListCustomers>"), SOAP_H),
         ("POST", URL, soap("<ListCustomers><pageSize>4</pageSize></ListCustomers>"), SOAP_H),
