@@ -12,6 +12,7 @@ but loopback, and the child only talks to the registries.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import subprocess
 import sys
@@ -47,7 +48,12 @@ def folder(archive: Archive) -> Path:
     """The extracted archive, fetched by a child process the first time."""
     final = cache_dir() / "extracted" / archive.id
     if not (final / ".complete").exists():
-        subprocess.run([sys.executable, __file__, archive.id], check=True, timeout=900)
+        lock = cache_dir() / f".{archive.id}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with lock.open("w") as fh:  # pytest-xdist workers: one downloads, the others wait
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            if not (final / ".complete").exists():
+                subprocess.run([sys.executable, __file__, archive.id], check=True, timeout=900)
     return final
 
 
