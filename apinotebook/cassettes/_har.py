@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit
 
 import httpx
 
+from apinotebook._core import json as _json
 from apinotebook._core.cassette import Raw, ReplayedHeaders
 from apinotebook._core.secrets import MASK, is_sensitive_header, is_sensitive_name, masks_field
 from apinotebook._exceptions import CassetteError
@@ -64,7 +65,7 @@ def _pairs(items: Any) -> list[tuple[str, str]]:
     return [
         (str(h.get("name", "")), str(h.get("value", "")))
         for h in items
-        if isinstance(h, Mapping) and h.get("name")
+        if type(h) is dict and h.get("name")  # JSON objects: no ABC check per header
     ]
 
 
@@ -215,7 +216,7 @@ def _mask_echoes(har: dict[str, Any], values: set[str]) -> dict[str, Any]:
 def read_har(path: Path, matcher: Matcher) -> Iterator[Entry]:
     """The entries of the HAR file at ``path``, in order."""
     try:
-        document = json.loads(path.read_bytes())
+        document = _json.loads(path.read_bytes())
     except OSError as exc:
         raise CassetteError(f"cannot read the cassette {path}: {exc.strerror or exc}") from exc
     except ValueError as exc:
