@@ -187,13 +187,10 @@ class Cassette:
         """Record a round trip that went on the wire (masked before it is kept)."""
         if not self._recording:
             return
-        with self._lock:
-            number = len(self.entries) + 1
-        entry = new_entry(
-            number, request, outcome, cast(ProtocolName, protocol), operation, self.matcher
-        )
+        entry = new_entry(request, outcome, cast(ProtocolName, protocol), operation, self.matcher)
         entry.played = True
-        with self._lock:
+        with self._lock:  # numbered here: threads of an integration record side by side
+            entry.number = len(self.entries) + 1
             self._add(entry)
             self.recorded += 1
 

@@ -272,3 +272,21 @@ def test_a_cassette_that_is_not_har_is_a_clear_error(tmp_path: Path) -> None:
         apinotebook.replay(bad).install()
     with pytest.raises(apinotebook.ConfigError, match="Unknown cassette mode 'onse'"):
         apinotebook.record(bad, mode="onse")  # type: ignore[arg-type]
+
+
+def test_threads_record_and_replay_side_by_side(shared: Sandbox, tmp_path: Path) -> None:
+    """A cassette is installed for the process: the worker threads of ``gather`` use it."""
+    path = tmp_path / "threads.har"
+    clients = Clients(shared)
+    calls = [("GET", f"/contacts/c_{i:06d}") for i in range(1, 31)]
+    with apinotebook.record(path) as tape:
+        live = list(clients.crm.gather(calls, concurrency=4))
+    assert tape.recorded == 30 and sorted(e.number for e in tape.entries) == list(range(1, 31))
+    served = _served(shared)
+    with apinotebook.replay(path) as again:
+        replayed = list(clients.crm.gather(list(reversed(calls)), concurrency=4))
+    assert _served(shared) == served and again.played == 30
+    assert all(ex.replayed for ex in replayed)
+    by_url = {ex.url: ex.json() for ex in live}
+    assert {ex.url: ex.json() for ex in replayed} == by_url
+    clients.close()
