@@ -45,6 +45,7 @@ __all__ = ["MODES", "Cassette", "Mode", "record", "replay"]
 
 Mode = Literal["once", "replay", "new_episodes", "all"]
 MODES: tuple[Mode, ...] = ("once", "replay", "new_episodes", "all")
+_BODY_HEADERS = ("content-type", "soapaction")
 _CLOSEST = 20  # nearest recorded requests compared in detail when explaining a miss
 
 
@@ -147,12 +148,12 @@ class Cassette:
             content = request.content
         except httpx.RequestNotRead:
             content = b""
+        if self.matcher.match_headers:
+            headers = list(request.headers.multi_items())
+        else:  # all that matching reads of the headers without match_headers
+            headers = [(k, v) for k in _BODY_HEADERS if (v := request.headers.get(k)) is not None]
         return self.matcher.shape(
-            request.method,
-            str(request.url),
-            list(request.headers.multi_items()),
-            body_text(content)[0],
-            protocol,
+            request.method, str(request.url), headers, body_text(content)[0], protocol
         )
 
     def answer(self, request: httpx.Request, protocol: str, operation: str | None) -> Raw | None:

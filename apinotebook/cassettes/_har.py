@@ -45,10 +45,17 @@ class Entry:
     number: int
     har: dict[str, Any]
     shape: Shape
-    raw: Raw
     protocol: ProtocolName
     operation: str | None
     played: bool = False
+    _raw: Raw | None = None
+
+    @property
+    def raw(self) -> Raw:
+        """The recorded response, as the send loop reads one (built when first played)."""
+        if self._raw is None:
+            self._raw = _raw_response(self.har)
+        return self._raw
 
 
 def body_text(content: bytes) -> tuple[str, str | None]:
@@ -117,25 +124,29 @@ def entry_from_har(number: int, har: dict[str, Any], matcher: Matcher) -> Entry:
     )
     if protocol not in ("rest", "graphql", "soap"):
         protocol = _KINDS.get(shape.kind, "rest")
-    headers = ReplayedHeaders(
-        [(k, v) for k, v in _pairs(response.get("headers")) if not k.startswith(":")]
-    )
-    time_ms = har.get("time")
-    raw = Raw(
-        status=int(response.get("status") or 0),
-        headers=headers,
-        content=_response_content(response.get("content")),
-        elapsed=float(time_ms) / 1000 if isinstance(time_ms, int | float) and time_ms > 0 else 0.0,
-        started_at=_started(har.get("startedDateTime")),
-    )
     operation = extra.get("operation")
     return Entry(
         number,
         har,
         shape,
-        raw,
         cast(ProtocolName, protocol),
         operation if isinstance(operation, str) else None,
+    )
+
+
+def _raw_response(har: Mapping[str, Any]) -> Raw:
+    response = har["response"]
+    headers = ReplayedHeaders(
+        [(k, v) for k, v in _pairs(response.get("headers")) if not k.startswith(":")]
+    )
+    status = response.get("status")
+    time_ms = har.get("time")
+    return Raw(
+        status=status if isinstance(status, int) else 0,  # 0: no response, as HAR says
+        headers=headers,
+        content=_response_content(response.get("content")),
+        elapsed=float(time_ms) / 1000 if isinstance(time_ms, int | float) and time_ms > 0 else 0.0,
+        started_at=_started(har.get("startedDateTime")),
     )
 
 
