@@ -117,6 +117,14 @@ def test_record_every_protocol_stop_the_sandbox_and_replay(box: Sandbox, tmp_pat
             clients.crm.get("/contacts")
         replayed = clients.session()
         late = asyncio.run(clients.crm.aget("/contacts", params={"sort": "id", "limit": 3}))
+
+        async def async_calls() -> list[apinotebook.Exchange]:  # answered again (repeat)
+            return [
+                await clients.mail.aexecute("query Lists { lists { totalCount } }"),
+                await clients.soap.acall("ListCustomers", pageSize=2),
+            ]
+
+        late_graphql, late_soap = asyncio.run(async_calls())
     for before, after in zip(live, replayed, strict=True):
         assert after.replayed and not before.replayed
         assert (after.protocol, after.operation, after.status) == (
@@ -126,6 +134,8 @@ def test_record_every_protocol_stop_the_sandbox_and_replay(box: Sandbox, tmp_pat
         )
         assert _payload(after) == _payload(before)
     assert late.replayed and late.json() == live[0].json()
+    assert late_graphql.replayed and late_graphql.data == live[2].data
+    assert late_soap.replayed and late_soap.data == live[3].data
     played = [e for e in again.entries if e.played]
     assert again.played >= len(live) + 1 and again.recorded == 0
     assert any(e.protocol == "soap" and e.operation == "WSDL" for e in played)
