@@ -18,6 +18,7 @@ from apinotebook._exceptions import (
     AccessDeniedError,
     AlreadyRunningError,
     ApiNotebookError,
+    CassetteError,
     ConfigError,
     ConnectError,
     ContractViolationError,
@@ -52,6 +53,7 @@ from apinotebook._exceptions import (
     SpecError,
     TransportError,
     UnauthorizedClientError,
+    UnmatchedRequestError,
     UnsupportedGrantTypeError,
 )
 from apinotebook._exchange import Attempt, Exchange, Request
@@ -65,6 +67,7 @@ from apinotebook.auth import (
     OAuth2DeviceCode,
     WsseUsernameToken,
 )
+from apinotebook.cassettes import Cassette, record, replay
 from apinotebook.graphql import GraphQLClient
 from apinotebook.rest import CurlClient, OpenAPIClient, RestClient, client_from_curl
 from apinotebook.retry import Retry
@@ -80,6 +83,8 @@ __all__ = [
     "Attempt",
     "Basic",
     "Bearer",
+    "Cassette",
+    "CassetteError",
     "ConfigError",
     "ConnectError",
     "ContractViolationError",
@@ -127,11 +132,14 @@ __all__ = [
     "SpecError",
     "TransportError",
     "UnauthorizedClientError",
+    "UnmatchedRequestError",
     "UnsupportedGrantTypeError",
     "WebSocketClient",
     "WsseUsernameToken",
     "history",
     "load_ipython_extension",
+    "record",
+    "replay",
     "show",
     "__version__",
 ]

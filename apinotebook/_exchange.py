@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from apinotebook._core import json as _json
+from apinotebook._core.cassette import ReplayedHeaders
 from apinotebook._core.contracts import ContractMethods
 from apinotebook._core.curlfmt import format_curl
 from apinotebook._core.ratelimit import ApiLifecycle, RateLimit, parse_lifecycle, parse_rate_limit
@@ -261,6 +262,11 @@ class Exchange(ContractMethods):
     def retries(self) -> int:
         """How many times the request was retried."""
         return max(0, len(self.attempts) - 1)
+
+    @property
+    def replayed(self) -> bool:
+        """True when the response was served from a cassette (``apinotebook.replay``)."""
+        return isinstance(self.headers, ReplayedHeaders)
 
     @property
     def fault(self) -> dict[str, Any] | None:

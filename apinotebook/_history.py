@@ -196,52 +196,11 @@ def _har_content(content: bytes, mime: str, headers_ctype: str | None) -> dict[s
 
 def to_har(exchanges: list[Exchange]) -> dict[str, Any]:
     """A HAR 1.2 log of ``exchanges`` (secrets masked)."""
-    entries = []
-    for ex in exchanges:
-        req = ex.request
-        req_ctype = req.headers.get("content-type")
-        request: dict[str, Any] = {
-            "method": req.method,
-            "url": mask_url(req.url),
-            "httpVersion": "HTTP/1.1",
-            "cookies": [],
-            "headers": _har_headers(list(req.headers.multi_items())),
-            "queryString": [
-                {"name": k, "value": v}
-                for k, v in parse_qsl(urlsplit(mask_url(req.url)).query, keep_blank_values=True)
-            ],
-            "headersSize": -1,
-            "bodySize": len(req.content),
-        }
-        if req.content:
-            post = _har_content(req.content, req_ctype or "", req_ctype)
-            request["postData"] = {"mimeType": post["mimeType"], "text": post["text"]}
-        ms = round(ex.elapsed * 1000, 3)
-        entries.append(
-            {
-                "startedDateTime": ex.started_at.isoformat(),
-                "time": ms,
-                "request": request,
-                "response": {
-                    "status": ex.status,
-                    "statusText": ex.reason if ex.status else (ex.error or ""),
-                    "httpVersion": "HTTP/1.1",
-                    "cookies": [],
-                    "headers": _har_headers(list(ex.headers.multi_items())),
-                    "content": _har_content(
-                        ex.content, ex.headers.get("content-type", ""), ex.content_type
-                    ),
-                    "redirectURL": mask_url(ex.headers.get("location", "")),
-                    "headersSize": -1,
-                    "bodySize": ex.size,
-                },
-                "cache": {},
-                "timings": {"send": 0, "wait": ms, "receive": 0},
-                "comment": f"{ex.protocol}" + (f" {ex.operation}" if ex.operation else ""),
-            }
-        )
-        for fields in _HAR_FIELDS:
-            entries[-1].update(fields(ex))
+    return har_log([har_entry(ex) for ex in exchanges])
+
+
+def har_log(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The HAR 1.2 document around ``entries`` (from :func:`har_entry`)."""
     return {
         "log": {
             "version": "1.2",
@@ -250,6 +209,55 @@ def to_har(exchanges: list[Exchange]) -> dict[str, Any]:
             "entries": entries,
         }
     }
+
+
+def har_entry(ex: Exchange) -> dict[str, Any]:
+    """One HAR 1.2 entry for ``ex``: URL, headers and bodies masked."""
+    req = ex.request
+    req_ctype = req.headers.get("content-type")
+    request: dict[str, Any] = {
+        "method": req.method,
+        "url": mask_url(req.url),
+        "httpVersion": "HTTP/1.1",
+        "cookies": [],
+        "headers": _har_headers(list(req.headers.multi_items())),
+        "queryString": [
+            {"name": k, "value": v}
+            for k, v in parse_qsl(urlsplit(mask_url(req.url)).query, keep_blank_values=True)
+        ],
+        "headersSize": -1,
+        "bodySize": len(req.content),
+    }
+    if req.content:
+        post = _har_content(req.content, req_ctype or "", req_ctype)
+        request["postData"] = {"mimeType": post["mimeType"], "text": post["text"]}
+        if "encoding" in post:  # HAR's postData has no encoding field: say it in a custom one
+            request["postData"]["_encoding"] = post["encoding"]
+    ms = round(ex.elapsed * 1000, 3)
+    entry = {
+        "startedDateTime": ex.started_at.isoformat(),
+        "time": ms,
+        "request": request,
+        "response": {
+            "status": ex.status,
+            "statusText": ex.reason if ex.status else (ex.error or ""),
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": _har_headers(list(ex.headers.multi_items())),
+            "content": _har_content(
+                ex.content, ex.headers.get("content-type", ""), ex.content_type
+            ),
+            "redirectURL": mask_url(ex.headers.get("location", "")),
+            "headersSize": -1,
+            "bodySize": ex.size,
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": ms, "receive": 0},
+        "comment": f"{ex.protocol}" + (f" {ex.operation}" if ex.operation else ""),
+    }
+    for fields in _HAR_FIELDS:  # what other record kinds add (streams: _webSocketMessages)
+        entry.update(fields(ex))
+    return entry
 
 
 #: The process-wide history every client records into by default.

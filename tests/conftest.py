@@ -14,6 +14,9 @@ import os
 
 import pytest
 
+# pytester runs pytest inside a test (the cassette plugin's tests, tests/cassettes)
+pytest_plugins = ["pytester"]
+
 NEEDS_NOTEBOOK = ("widgets", "browser", "notebooks", "magics", "lab")
 NEEDS_PREFECT = ("prefect",)
 

@@ -12,6 +12,8 @@ PUBLIC = {
     "ApiDeprecationWarning",
     # streams (SSE and subscriptions are methods of the clients)
     "WebSocketClient",
+    # record and replay
+    "record", "replay", "Cassette", "CassetteError", "UnmatchedRequestError",
     # auth
     "ApiKey", "Basic", "Bearer", "OAuth2ClientCredentials", "WsseUsernameToken", "Secret",
     "OAuth2AuthorizationCode", "OAuth2DeviceCode",

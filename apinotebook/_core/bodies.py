@@ -11,8 +11,8 @@ The send loop (:mod:`apinotebook._core.http`) hands every streamed response to
   length and keeps the rest in its buffer, so httpx returns the body cut short
   without a word, and the *next* request on that connection fails with
   "illegal status line". Here the extra bytes are found (in h11's buffer, or
-  waiting on the socket), the connection is retired (its socket shut down) so the pool never reuses it,
-  and the exchange fails with a :class:`~apinotebook.ProtocolError`.
+  waiting on the socket), the connection is retired (its socket shut down) so the
+  pool never reuses it, and the exchange fails with a :class:`~apinotebook.ProtocolError`.
 """
 
 from __future__ import annotations

@@ -33,6 +33,8 @@ import httpx
 
 from apinotebook.__about__ import __version__
 from apinotebook._core.bodies import aread_body, read_body
+from apinotebook._core.cassette import Raw as _Raw
+from apinotebook._core.cassette import through
 from apinotebook._core.errors import error_kind, map_httpx_error
 from apinotebook._core.logmask import install as _install_log_masking
 from apinotebook._core.ratelimit import warn_lifecycle
@@ -68,15 +70,6 @@ class _Send:
 @dataclass(slots=True)
 class _Sleep:
     seconds: float
-
-
-@dataclass(slots=True)
-class _Raw:
-    status: int
-    headers: httpx.Headers
-    content: bytes
-    elapsed: float
-    started_at: datetime
 
 
 _Step = _Send | _Sleep
@@ -275,7 +268,7 @@ class HttpCore:
             current, hop_auth = request, first_auth
             redirects: list[str] = []
             while True:
-                outcome = yield _Send(current, hop_auth)
+                outcome = yield from through(_Send(current, hop_auth), protocol, operation)
                 if not isinstance(outcome, _Raw) or not self.follow_redirects:
                     break
                 if outcome.status not in _REDIRECTS or "location" not in outcome.headers:
@@ -383,19 +376,18 @@ class HttpCore:
             auth=auth,
             decode=decode,
         )
-        step = next(flow)
+        result: _Raw | TransportError | None = None  # a cassette may answer without a step
         while True:
-            result: _Raw | TransportError | None
-            if isinstance(step, _Sleep):
-                time.sleep(step.seconds)
-                result = None
-            else:
-                result = self._send_once(step)
             try:
                 step = flow.send(result)
             except StopIteration as stop:
                 exchange: Exchange = stop.value
                 return exchange
+            if isinstance(step, _Sleep):
+                time.sleep(step.seconds)
+                result = None
+            else:
+                result = self._send_once(step)
 
     def _send_once(self, step: _Send) -> _Raw | TransportError:
         started = datetime.now(UTC)
@@ -447,19 +439,18 @@ class HttpCore:
             auth=auth,
             decode=decode,
         )
-        step = next(flow)
+        result: _Raw | TransportError | None = None  # a cassette may answer without a step
         while True:
-            result: _Raw | TransportError | None
-            if isinstance(step, _Sleep):
-                await asyncio.sleep(step.seconds)
-                result = None
-            else:
-                result = await self._asend_once(client, step)
             try:
                 step = flow.send(result)
             except StopIteration as stop:
                 exchange: Exchange = stop.value
                 return exchange
+            if isinstance(step, _Sleep):
+                await asyncio.sleep(step.seconds)
+                result = None
+            else:
+                result = await self._asend_once(client, step)
 
     async def _asend_once(self, client: httpx.AsyncClient, step: _Send) -> _Raw | TransportError:
         started = datetime.now(UTC)

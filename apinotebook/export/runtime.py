@@ -9,6 +9,8 @@ with ``raise SystemExit(main(sync, cli=cli))``::
     python sync.py serve [--host H] [--port P] [--path /webhook] [--secret-env NAME]
     python sync.py replay
     python sync.py status [--json]
+    python sync.py --replay CASSETTE run     # every API call answered from a HAR cassette
+    python sync.py --record CASSETTE run     # every API call recorded into one
 
 Logs go to stderr, plain or as JSON lines (``--log-format json``), with every
 registered secret masked. Exit codes: 0 success, 1 some records failed
@@ -24,6 +26,7 @@ Prefect.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
 import os
@@ -45,6 +48,7 @@ from apinotebook._exceptions import (
     ConfigError,
     FatalIntegrationError,
 )
+from apinotebook.cassettes import Cassette, Mode
 
 if TYPE_CHECKING:
     from apinotebook.integration import Integration
@@ -201,6 +205,8 @@ class Cli:
         self.environ = os.environ if environ is None else environ
         self.prog = prog or Path(sys.argv[0] or "script").name
         self.args: argparse.Namespace | None = None
+        #: the ``--replay`` / ``--record`` cassette, installed while the script runs
+        self.cassette: Cassette | None = None
         if argv is not None or module == "__main__":
             self.parse(sys.argv[1:] if argv is None else argv)
             if module == "__main__":
@@ -218,6 +224,18 @@ class Cli:
         group.add_argument("--log-level", default=default("INFO"),
                            choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper,
                            help="default: INFO")  # fmt: skip
+        group.add_argument(
+            "--replay",
+            metavar="CASSETTE",
+            default=default(None),
+            help="answer every API call from this HAR cassette; no network",
+        )
+        group.add_argument(
+            "--record",
+            metavar="CASSETTE",
+            default=default(None),
+            help="record every API call into this HAR cassette (secrets masked)",
+        )
         if not any(not p.secret for p in self.parameters.values()):
             return
         params = parser.add_argument_group("notebook parameters (else the environment variable)")
@@ -293,9 +311,27 @@ class Cli:
 
     def parse(self, argv: Sequence[str]) -> argparse.Namespace:
         """Parse the arguments (``--help`` and usage errors exit here) and set up logging."""
-        self.args = self.parser().parse_args(list(argv))
+        parser = self.parser()
+        self.args = parser.parse_args(list(argv))
+        if self.args.replay and self.args.record:
+            parser.error("--replay and --record cannot be used together")
         configure_logging(fmt=self.args.log_format, level=self.args.log_level)
+        self.close_cassette()
+        path = self.args.replay or self.args.record
+        if path:  # installed now: the notebook's code below may call APIs as it loads
+            mode: Mode = "replay" if self.args.replay else "all"
+            try:
+                self.cassette = Cassette(path, mode=mode).install()
+            except ApiNotebookError as exc:
+                parser.error(str(exc))
+            atexit.register(self.close_cassette)
         return self.args
+
+    def close_cassette(self) -> None:
+        """Stop answering from the ``--replay`` cassette, or write the ``--record`` one."""
+        cassette, self.cassette = self.cassette, None
+        if cassette is not None:
+            cassette.eject()
 
     # -- values -----------------------------------------------------------------------
 
@@ -530,3 +566,4 @@ def main(
         return 1
     finally:
         integration.close()
+        cli.close_cassette()
