@@ -45,6 +45,7 @@ from apinotebook._exceptions import (
     ConfigError,
     FatalIntegrationError,
 )
+from apinotebook._history import production
 
 if TYPE_CHECKING:
     from apinotebook.integration import Integration
@@ -211,8 +212,9 @@ class Cli:
     def _common(self, parser: argparse.ArgumentParser, *, top: bool) -> None:
         default = (lambda value: value) if top else (lambda value: argparse.SUPPRESS)
         group = parser.add_argument_group("common options")
-        group.add_argument("--state", metavar="PATH", default=default(None),
-                           help="the state file (default: the notebook's)")  # fmt: skip
+        group.add_argument("--state", metavar="PATH|URL", default=default(None),
+                           help="the state file, or a postgresql:// URL (default: "
+                                "$APINOTEBOOK_STATE, else the notebook's)")  # fmt: skip
         group.add_argument("--log-format", choices=("plain", "json"), default=default("plain"),
                            help="log lines on stderr as text or JSON (default: plain)")  # fmt: skip
         group.add_argument("--log-level", default=default("INFO"),
@@ -324,8 +326,14 @@ class Cli:
         return p.default
 
     def state_path(self, default: str | Path | None = None) -> str | Path | None:
-        """``--state`` if given, else ``default`` (the notebook's ``state=``)."""
+        """``--state``, else ``$APINOTEBOOK_STATE``, else ``default`` (the notebook's ``state=``).
+
+        A SQLite path or a PostgreSQL URL (``postgresql://user@host/db``: state
+        that runs on several machines share).
+        """
         given = getattr(self.args, "state", None) if self.args is not None else None
+        if given is None:
+            given = self.environ.get("APINOTEBOOK_STATE") or None
         return given if given is not None else default
 
     def _excepthook(
@@ -500,6 +508,13 @@ def main(
     args = cli.args
     if args is None:  # pragma: no cover - parse() always sets it
         raise ConfigError("the command line was not parsed")
+    with production(integration.history):  # no bodies kept: memory stays flat
+        return _main(integration, cli, args, flow, extract)
+
+
+def _main(
+    integration: Integration, cli: Cli, args: argparse.Namespace, flow: Any, extract: Any
+) -> int:
     try:
         if args.command == "run":
             return _run(integration, args, flow)

@@ -116,7 +116,7 @@ class Integration(Triggers):
         self._closing = threading.Event()
         self._extract: Callable[[Any], Any] | None = None
         #: the API exchanges made by this integration's runs
-        self.history = History(maxlen=history_size)
+        self.history = History(maxlen=history_size, bodies=shared_history.bodies)
         #: records read ahead from the source while the destination writes (0: off)
         self.read_ahead = read_ahead
         self._closers: list[Callable[[], None]] = []
