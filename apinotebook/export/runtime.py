@@ -50,7 +50,15 @@ from apinotebook._history import production
 if TYPE_CHECKING:
     from apinotebook.integration import Integration
 
-__all__ = ["EXIT_ALREADY_RUNNING", "Cli", "Parameter", "configure_logging", "main", "reveal"]
+__all__ = [
+    "EXIT_ALREADY_RUNNING",
+    "Cli",
+    "Parameter",
+    "configure_logging",
+    "main",
+    "production",
+    "reveal",
+]
 
 #: The exit code when another run of the integration holds its state.
 EXIT_ALREADY_RUNNING = 3
@@ -261,6 +269,8 @@ class Cli:
         run.add_argument("--wait", type=float, metavar="SECONDS",
                          help="wait for another run of it to finish (default: exit 3)")  # fmt: skip
         run.add_argument("--json", action="store_true", help="print the report as JSON")
+        run.add_argument("--partition", action="append", metavar="ID",
+                         help="run only this partition (repeatable)")  # fmt: skip
         if self.target == "script":
             schedule = command("schedule", "run on an interval or a cron schedule until stopped")
             when = schedule.add_mutually_exclusive_group(required=True)
@@ -286,7 +296,8 @@ class Cli:
                 when.add_argument("--every", metavar="INTERVAL", help="e.g. 5m")
                 p.add_argument("--name", help="deployment name (default: the flow's name)")
                 if name == "deploy":
-                    p.add_argument("--work-pool", required=True, help="the work pool's name")
+                    p.add_argument("--work-pool", "--pool", dest="work_pool", required=True,
+                                   help="the work pool's name")  # fmt: skip
         replay = command("replay", "send the dead letters through the mapping and destination")
         replay.add_argument("--json", action="store_true", help="print the report as JSON")
         status = command("status", "show the checkpoint, dead letters, inbox and last run")
@@ -390,7 +401,9 @@ def _run(integration: Integration, args: argparse.Namespace, flow: Any) -> int:
             print(mask_text(preview.summary()))
         return 0
     try:
-        if flow is not None:
+        if args.partition:  # one or a few partitions, e.g. a failed one again
+            report = integration.run_partitions(only=args.partition, limit=args.limit)
+        elif flow is not None:
             report = flow(limit=args.limit)
         else:
             report = integration.run(limit=args.limit, progress="log", wait=args.wait)

@@ -37,6 +37,7 @@ from apinotebook._history import History
 from apinotebook._history import history as shared_history
 from apinotebook.integration._context import active_integration
 from apinotebook.integration._lease import Lease, already_running
+from apinotebook.integration._partitions import Partitions
 from apinotebook.integration._pipeline import (
     Batch,
     DestinationSpec,
@@ -62,7 +63,7 @@ log = logging.getLogger("apinotebook.integration")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Integration(Triggers):
+class Integration(Triggers, Partitions):
     """A source, a mapping and a destination, with state, triggers and reports.
 
     Args:
@@ -259,22 +260,21 @@ class Integration(Triggers):
     ) -> Any:
         """Run once: read since the checkpoint, map, deliver, checkpoint.
 
-        Only one run of an integration holds its state at a time: another one
-        running (in any process) makes this one wait up to ``wait`` seconds
-        (default: the integration's ``wait``), then raise :class:`AlreadyRunningError`.
+        One run at a time holds the state: another one (any process) makes this one
+        wait ``wait`` seconds (default: the integration's), then raise :class:`AlreadyRunningError`.
 
-        With ``dry_run=True`` read and map only (``limit`` defaults to 20) and
-        return a :class:`DryRunReport`: nothing is written and no state changes.
+        ``dry_run=True`` reads and maps only (``limit`` 20): a :class:`DryRunReport`, no writes.
 
         Returns:
             the :class:`RunReport` (also kept as :attr:`last_report`).
 
         Raises:
-            FatalIntegrationError: the run stopped (authentication, contract,
-                configuration); its report is attached as ``error.report``.
+            FatalIntegrationError: the run stopped; its report is ``error.report``.
         """
         if dry_run:
             return self.dry_run(limit=20 if limit is None else limit)
+        if self.is_partitioned:  # each partition with its own checkpoint: see _partitions.py
+            return self.run_partitions(limit=limit)
         return self._run(limit=limit, progress=progress, trigger=trigger, wait=wait)
 
     def _run(

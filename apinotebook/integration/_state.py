@@ -97,6 +97,8 @@ class StateStore:
 
     def __init__(self, path: str | Path, integration: str, *, reset: bool = False) -> None:
         self.integration = integration
+        #: the file or URL as given (a URL may hold a password: never display it)
+        self.location = str(path)
         self.backend: SqliteBackend | PgBackend
         if is_postgres_url(path):
             self.backend = PgBackend(str(path))
@@ -154,10 +156,14 @@ class StateStore:
         ``payload``, ``mapped``, ``error`` and ``attempts``.
         """
         now = time.time()
+        # the last version of each key, in key order (no deadlocks between writers)
+        pairs = sorted(dict(handled).items())
+        if isinstance(self.backend, PgBackend) and not dead_letters:  # one round trip
+            self.backend.commit_seen(self.integration, pairs, dumps(cursor) if advance else None)
+            return
         with self._tx() as db:
-            if handled:
-                # the last version of each key, in key order (no deadlocks between writers)
-                self.backend.upsert_seen(db, self.integration, sorted(dict(handled).items()), now)
+            if pairs:
+                self.backend.upsert_seen(db, self.integration, pairs, now)
             if dead_letters:
                 db.executemany(
                     "INSERT INTO dead_letters (integration, stage, key, fingerprint, payload, "

@@ -204,6 +204,34 @@ class PgBackend:
             (integration, now, [k for k, _ in pairs], [f for _, f in pairs]),
         )
 
+    def commit_seen(
+        self, integration: str, pairs: list[tuple[str, str]], cursor: str | None
+    ) -> None:
+        """Delivered pairs and the checkpoint in one statement (atomic on its own).
+
+        One round trip per batch: a statement outside a transaction commits
+        all of its parts or none; ``cursor`` is ``None`` to leave it.
+        """
+        self.connect().execute(
+            "WITH s AS (INSERT INTO seen (integration, key, fingerprint, updated_at) "
+            "SELECT ?::text, k, f, now_s FROM unnest(?::text[], ?::text[]) AS t (k, f), "
+            "(SELECT extract(epoch FROM clock_timestamp())::double precision AS now_s) AS n "
+            "ON CONFLICT (integration, key) DO UPDATE SET fingerprint = excluded.fingerprint, "
+            "updated_at = excluded.updated_at), "
+            "c AS (INSERT INTO checkpoints (integration, cursor, updated_at) "
+            "SELECT ?::text, ?::text, extract(epoch FROM clock_timestamp()) WHERE ?::boolean "
+            "ON CONFLICT (integration) DO UPDATE SET cursor = excluded.cursor, "
+            "updated_at = excluded.updated_at) SELECT 1",
+            (
+                integration,
+                [k for k, _ in pairs],
+                [f for _, f in pairs],
+                integration,
+                cursor,
+                cursor is not None,
+            ),
+        )
+
     def lease(self, integration: str) -> PgLease:
         """The advisory-lock lease of one integration on this database."""
         return PgLease(self, integration)

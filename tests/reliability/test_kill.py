@@ -138,6 +138,20 @@ def check_state(path: str, name: str, contacts: list[dict[str, Any]], dead: set[
         store.close()
 
 
+def chat_figures(
+    scenario: str, contacts: list[Any], valid: set[str], counts: Counter[str]
+) -> dict[str, Any]:
+    """What a chat scenario measured: records, expected, held, lost, duplicated."""
+    return {
+        "scenario": scenario,
+        "records": len(contacts),
+        "expected": len(valid),
+        "held": sum(counts.values()),
+        "lost": len(valid - set(counts)),
+        "duplicated": sum(n - 1 for n in counts.values()),
+    }
+
+
 def sandbox_env(sb: Sandbox, state: str, **extra: str) -> dict[str, str]:
     return {**os.environ, **sb.env, "SYNC_STATE": str(state), **extra}
 
@@ -175,12 +189,12 @@ def test_sigkill_chat_messages_exactly_once(state_url, seed, figures):
         invalid = {c["id"] for c in contacts} - valid
         check_state(state_url, "crm-to-chat", contacts, invalid)
         figures.update(
-            scenario="CRM -> chat messages (not idempotent by itself), SIGKILL x10",
-            records=len(contacts),
-            expected=len(valid),
-            held=sum(counts.values()),
-            lost=len(valid - set(counts)),
-            duplicated=sum(n - 1 for n in counts.values()),
+            chat_figures(
+                "CRM -> chat messages (not idempotent by itself), SIGKILL x10",
+                contacts,
+                valid,
+                counts,
+            ),  # fmt: skip
             dead_lettered=len(invalid),
             kills=log,
             final_run_written=report["written"],
