@@ -250,8 +250,8 @@ class Exchange(ContractMethods):
 
     @property
     def size(self) -> int:
-        """Response body size in bytes."""
-        return len(self.content)
+        """Response body size in bytes (kept in ``meta`` when a history dropped the body)."""
+        return len(self.content) or int(self.meta.get("response_bytes", 0))
 
     @property
     def content_type(self) -> str:

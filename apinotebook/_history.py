@@ -7,6 +7,12 @@ first), thread-safe, and can be watched (the history widget subscribes).
 
 ``to_har(path)`` writes HAR 1.2 (the format browsers' dev tools and Postman
 import), with secrets masked.
+
+A notebook keeps whole exchanges (bodies included) to look inside them. A
+production run (an exported script or flow) keeps only their metadata
+(``bodies=False``: method, URL, status, headers, timings and the body sizes
+in ``meta``), so a long run's memory stays flat however large the pages are;
+the :func:`production` block switches the shared history to that.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -26,12 +33,12 @@ from apinotebook._core import contracts as _contracts
 from apinotebook._core.render import history_html
 from apinotebook._core.secrets import mask_body, mask_headers, mask_url
 from apinotebook._exceptions import ConfigError
-from apinotebook._exchange import Exchange
+from apinotebook._exchange import _UNSET, Exchange, Request
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["History", "history", "register_har_fields"]
+__all__ = ["History", "history", "production", "register_har_fields", "without_bodies"]
 
 Listener = Callable[[Exchange], None]
 #: extra fields for a record's HAR entry (stream records add ``_webSocketMessages``)
@@ -50,11 +57,15 @@ class History:
 
     Args:
         maxlen: how many exchanges to keep (older ones are dropped).
+        bodies: keep request and response bodies (``False``: metadata only,
+            see :func:`without_bodies`); listeners still see whole exchanges.
     """
 
-    def __init__(self, maxlen: int = 500) -> None:
+    def __init__(self, maxlen: int = 500, *, bodies: bool = True) -> None:
         if maxlen < 1:
             raise ConfigError("History(maxlen=...) must be at least 1")
+        #: whether recorded exchanges keep their bodies
+        self.bodies = bodies
         self._items: deque[Exchange] = deque(maxlen=maxlen)
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
@@ -62,9 +73,10 @@ class History:
     # -- recording -------------------------------------------------------------
 
     def append(self, exchange: Exchange) -> None:
-        """Record one exchange and tell the listeners."""
+        """Record one exchange (without its bodies unless :attr:`bodies`); tell the listeners."""
+        kept = exchange if self.bodies else without_bodies(exchange)
         with self._lock:
-            self._items.append(exchange)
+            self._items.append(kept)
             listeners = list(self._listeners)
         for listener in listeners:
             try:
@@ -260,5 +272,49 @@ def har_entry(ex: Exchange) -> dict[str, Any]:
     return entry
 
 
+def without_bodies(exchange: Exchange) -> Exchange:
+    """A copy of ``exchange`` without request and response bodies or decoded payload.
+
+    The sizes stay in ``meta`` (``response_bytes``, ``request_bytes``), so
+    summaries still tell how large each call was.
+    """
+    request = exchange.request
+    if not exchange.content and not request.content and exchange.payload is _UNSET:
+        return exchange
+    changes: dict[str, Any] = {
+        "content": b"",
+        "request": Request(request.method, request.url, request.headers),
+        "meta": {
+            **exchange.meta,
+            "response_bytes": len(exchange.content),
+            "request_bytes": len(request.content),
+        },
+    }
+    if exchange.payload is not _UNSET:
+        changes["payload"] = None
+    return exchange.replace(**changes)
+
+
 #: The process-wide history every client records into by default.
 history = History()
+
+
+@contextmanager
+def production(*others: History, maxlen: int = 100) -> Iterator[None]:
+    """While the block runs, the shared history (and ``others``) keep metadata only.
+
+    The shared history also keeps at most ``maxlen`` exchanges. Exported
+    scripts and flows run inside this; a notebook keeps whole exchanges.
+    The previous settings come back afterwards.
+    """
+    targets = [history, *others]
+    before = [(h, h.bodies, h.maxlen) for h in targets]
+    for h in targets:
+        h.bodies = False
+    history.maxlen = min(history.maxlen, maxlen)
+    try:
+        yield
+    finally:
+        for h, bodies, size in before:
+            h.bodies = bodies
+            h.maxlen = size

@@ -49,11 +49,20 @@ from apinotebook._exceptions import (
     FatalIntegrationError,
 )
 from apinotebook.cassettes import Cassette, Mode
+from apinotebook._history import production
 
 if TYPE_CHECKING:
     from apinotebook.integration import Integration
 
-__all__ = ["EXIT_ALREADY_RUNNING", "Cli", "Parameter", "configure_logging", "main", "reveal"]
+__all__ = [
+    "EXIT_ALREADY_RUNNING",
+    "Cli",
+    "Parameter",
+    "configure_logging",
+    "main",
+    "production",
+    "reveal",
+]
 
 #: The exit code when another run of the integration holds its state.
 EXIT_ALREADY_RUNNING = 3
@@ -217,8 +226,9 @@ class Cli:
     def _common(self, parser: argparse.ArgumentParser, *, top: bool) -> None:
         default = (lambda value: value) if top else (lambda value: argparse.SUPPRESS)
         group = parser.add_argument_group("common options")
-        group.add_argument("--state", metavar="PATH", default=default(None),
-                           help="the state file (default: the notebook's)")  # fmt: skip
+        group.add_argument("--state", metavar="PATH|URL", default=default(None),
+                           help="the state file, or a postgresql:// URL (default: "
+                                "$APINOTEBOOK_STATE, else the notebook's)")  # fmt: skip
         group.add_argument("--log-format", choices=("plain", "json"), default=default("plain"),
                            help="log lines on stderr as text or JSON (default: plain)")  # fmt: skip
         group.add_argument("--log-level", default=default("INFO"),
@@ -277,6 +287,8 @@ class Cli:
         run.add_argument("--wait", type=float, metavar="SECONDS",
                          help="wait for another run of it to finish (default: exit 3)")  # fmt: skip
         run.add_argument("--json", action="store_true", help="print the report as JSON")
+        run.add_argument("--partition", action="append", metavar="ID",
+                         help="run only this partition (repeatable)")  # fmt: skip
         if self.target == "script":
             schedule = command("schedule", "run on an interval or a cron schedule until stopped")
             when = schedule.add_mutually_exclusive_group(required=True)
@@ -302,7 +314,8 @@ class Cli:
                 when.add_argument("--every", metavar="INTERVAL", help="e.g. 5m")
                 p.add_argument("--name", help="deployment name (default: the flow's name)")
                 if name == "deploy":
-                    p.add_argument("--work-pool", required=True, help="the work pool's name")
+                    p.add_argument("--work-pool", "--pool", dest="work_pool", required=True,
+                                   help="the work pool's name")  # fmt: skip
         replay = command("replay", "send the dead letters through the mapping and destination")
         replay.add_argument("--json", action="store_true", help="print the report as JSON")
         status = command("status", "show the checkpoint, dead letters, inbox and last run")
@@ -360,8 +373,14 @@ class Cli:
         return p.default
 
     def state_path(self, default: str | Path | None = None) -> str | Path | None:
-        """``--state`` if given, else ``default`` (the notebook's ``state=``)."""
+        """``--state``, else ``$APINOTEBOOK_STATE``, else ``default`` (the notebook's ``state=``).
+
+        A SQLite path or a PostgreSQL URL (``postgresql://user@host/db``: state
+        that runs on several machines share).
+        """
         given = getattr(self.args, "state", None) if self.args is not None else None
+        if given is None:
+            given = self.environ.get("APINOTEBOOK_STATE") or None
         return given if given is not None else default
 
     def _excepthook(
@@ -418,7 +437,9 @@ def _run(integration: Integration, args: argparse.Namespace, flow: Any) -> int:
             print(mask_text(preview.summary()))
         return 0
     try:
-        if flow is not None:
+        if args.partition:  # one or a few partitions, e.g. a failed one again
+            report = integration.run_partitions(only=args.partition, limit=args.limit)
+        elif flow is not None:
             report = flow(limit=args.limit)
         else:
             report = integration.run(limit=args.limit, progress="log", wait=args.wait)
@@ -536,6 +557,13 @@ def main(
     args = cli.args
     if args is None:  # pragma: no cover - parse() always sets it
         raise ConfigError("the command line was not parsed")
+    with production(integration.history):  # no bodies kept: memory stays flat
+        return _main(integration, cli, args, flow, extract)
+
+
+def _main(
+    integration: Integration, cli: Cli, args: argparse.Namespace, flow: Any, extract: Any
+) -> int:
     try:
         if args.command == "run":
             return _run(integration, args, flow)
