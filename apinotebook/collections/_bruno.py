@@ -176,12 +176,9 @@ def _auth(blocks: dict[str, Any], mode: str | None, where: str, collection: Coll
 def _body(blocks: dict[str, Any], mode: str, where: str, collection: Collection) -> Body:
     if mode in ("", "none"):
         return Body()
-    if mode == "json":
-        return Body("json", text=blocks.get("body:json", ""))
-    if mode == "xml":
-        return Body("xml", text=blocks.get("body:xml", ""))
-    if mode == "text":
-        return Body("raw", text=blocks.get("body:text", ""))
+    if mode in ("json", "xml", "text"):
+        text = blocks.get(f"body:{mode}", "")
+        return Body({"text": "raw"}.get(mode, mode), text=text) if text.strip() else Body()
     if mode == "formUrlEncoded":
         return Body("urlencoded", fields=_headers(blocks.get("body:form-urlencoded")))
     if mode == "multipartForm":

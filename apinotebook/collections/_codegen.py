@@ -19,7 +19,7 @@ from apinotebook.collections._model import Auth, Body, Collection, Header, Note,
 from apinotebook.collections._pysource import Names, Raw, call, env_name, literal
 from apinotebook.export import is_secret_name, looks_like_credential
 
-__all__ = ["Context", "auth_code", "json_value", "request_args"]
+__all__ = ["Context", "auth_code", "json_value", "oauth2_flow", "request_args"]
 
 _TEMPLATE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _ONLY_TEMPLATE = re.compile(r"^\s*\{\{\s*([^{}]+?)\s*\}\}\s*$")
@@ -105,10 +105,17 @@ class Context:
         return value
 
 
+#: an HTTP header name (RFC 9110 token)
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
 def _pairs(ctx: Context, pairs: list[Header], item: str, what: str, **kw: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for pair in pairs:
         if pair.disabled:
+            continue
+        if kw.get("header") and not _TOKEN.match(pair.name):
+            ctx.warn(item, f"header name {pair.name!r} is not valid HTTP; not sent")
             continue
         if pair.name in out:
             ctx.warn(item, f"{what} {pair.name!r} is given twice; the last value is sent")
@@ -155,6 +162,8 @@ def body_args(
     if body.mode == "none":
         return []
     if body.mode in ("json", "raw", "xml"):
+        if not body.text:
+            return []
         declared = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
         if body.mode == "json" or (body.mode == "raw" and "json" in str(declared).lower()):
             value, ok = json_value(ctx, body.text)
@@ -173,7 +182,6 @@ def body_args(
     if body.mode == "urlencoded":
         return [("data", _pairs(ctx, body.fields, item, "form field"))]
     if body.mode == "form-data":
-        data: dict[str, Any] = {}
         files: dict[str, Any] = {}
         for part in body.form:
             if part.disabled:
@@ -186,14 +194,9 @@ def body_args(
                 files[part.name] = Raw(f"attach({', '.join(args)})")
                 if not part.src:
                     ctx.warn(item, f"form file {part.name!r} names no file; an empty part is sent")
-            else:
-                data[part.name] = ctx.guarded(part.name, part.value)
-        out: list[tuple[str, Any]] = []
-        if data:
-            out.append(("data", data))
-        if files:
-            out.append(("files", files))
-        return out
+            else:  # a text part: (None, value) keeps the body multipart, as the collection says
+                files[part.name] = (None, ctx.guarded(part.name, part.value))
+        return [("files", files)] if files else []
     if body.mode == "file":
         ctx.imports.add("attach")
         if not body.src:
@@ -249,20 +252,32 @@ def auth_code(ctx: Context, auth: Auth | None, item: str) -> str | None:
     return None
 
 
+def oauth2_flow(p: dict[str, str]) -> str | None:
+    """Which apinotebook flow runs an OAuth 2.0 auth block; None: the token comes from env."""
+    grant = (p.get("grant_type") or p.get("grantType") or "").lower()
+    token_url = p.get("accessTokenUrl") or p.get("access_token_url") or ""
+    if grant == "client_credentials" and token_url:
+        return "client_credentials"
+    if grant.startswith("authorization_code") and token_url and p.get("authUrl"):
+        return "authorization_code"
+    return None
+
+
 def _oauth2(ctx: Context, p: dict[str, str], item: str) -> str | None:
     n = ctx.names
     grant = (p.get("grant_type") or p.get("grantType") or "").lower()
     token_url = p.get("accessTokenUrl") or p.get("access_token_url") or ""
     client_id = p.get("clientId") or p.get("client_id") or ""
     scope = p.get("scope") or ""
+    flow = oauth2_flow(p)
     args: list[tuple[str, Any]]
-    if grant == "client_credentials" and token_url:
+    if flow == "client_credentials":
         ctx.imports.add("OAuth2ClientCredentials")
         secret = Raw(ctx.secret_code(p.get("clientSecret", ""), "client secret"))
         args = [("", token_url), ("", client_id), ("", secret)]
         args += [("scope", scope)] if scope else []
         return call("OAuth2ClientCredentials", args, n, 0, 7)
-    if grant.startswith("authorization_code") and token_url and p.get("authUrl"):
+    if flow == "authorization_code":
         ctx.imports.add("OAuth2AuthorizationCode")
         args = [("authorization_url", p["authUrl"]), ("token_url", token_url)]
         args.append(("client_id", client_id))

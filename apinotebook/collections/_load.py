@@ -46,11 +46,15 @@ def read_document(path: Path) -> Any:
     if size > MAX_BYTES:
         raise CollectionError(path, f"the file is {size:,} bytes; the limit is {MAX_BYTES:,}")
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CollectionError(path, "the file is not UTF-8 text") from exc
+        raw = path.read_bytes()
     except OSError as exc:
         raise CollectionError(path, f"cannot read it ({exc.strerror})") from exc
+    # UTF-8, with or without a byte order mark; UTF-16 only with one (Windows editors)
+    encoding = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise CollectionError(path, "the file is not UTF-8 (or UTF-16 with a BOM) text") from exc
     if not text.strip():
         raise CollectionError(path, "the file is empty")
     if is_bru(text):

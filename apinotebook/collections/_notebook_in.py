@@ -39,6 +39,11 @@ _AUTHS = {
     "OAuth2DeviceCode": "oauth2",
 }  # fmt: skip
 _UNKNOWN = object()
+#: the Python the writer emits for Postman's dynamic variables, back to their names
+_DYNAMIC_BACK = {
+    "uuid.uuid4()": "$guid", "int(time.time())": "$timestamp",
+    "datetime.now(UTC).isoformat()": "$isoTimestamp", "random.randint(0, 1000)": "$randomInt",
+}  # fmt: skip
 
 
 def _callee(node: ast.AST) -> str:
@@ -75,8 +80,9 @@ class _Reader:
                     out += str(part.value)
                 elif isinstance(part, ast.FormattedValue):
                     value = self.template(part.value)
-                    if value is _UNKNOWN:
-                        return _UNKNOWN
+                    if value is _UNKNOWN:  # an expression (a dynamic value): keep it as a name
+                        code = ast.unparse(part.value)
+                        value = "{{" + _DYNAMIC_BACK.get(code, code) + "}}"
                     out += str(value)
             return out
         if isinstance(node, ast.Dict):
@@ -233,6 +239,17 @@ class _Reader:
                 )
                 mode = "xml" if "xml" in ctype else "json" if "json" in ctype else "raw"
                 req.body = Body(mode, text=self.text(content))
+
+    def _part(self, name: str, value: ast.AST | None) -> FormField:
+        """A ``files=`` entry: ``(None, text)`` is a text part, anything else a file."""
+        if (
+            isinstance(value, ast.Tuple)
+            and value.elts
+            and (isinstance(value.elts[0], ast.Constant) and value.elts[0].value is None)
+        ):
+            return FormField(name, self.text(value.elts[1]) if len(value.elts) > 1 else "")
+        src = self.text(value.args[0]) if isinstance(value, ast.Call) and value.args else ""
+        return FormField(name, kind="file", src=src or None)
 
     def _headers(self, call: ast.Call) -> dict[str, str]:
         value = self.template(self.kwarg(call, "headers"))

@@ -11,6 +11,7 @@ with a pointer to the converter.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from apinotebook.collections._model import (
@@ -45,6 +46,11 @@ def is_postman(data: Any) -> bool:
         "_postman_id" in info or _SCHEMA.search(str(info.get("schema")))
     ):
         return True
+    if isinstance(data.get("item"), list) and "info" not in data:  # no info: items decide
+        items = data["item"]
+        return bool(items) and all(
+            isinstance(i, dict) and ("request" in i or "item" in i) for i in items
+        )
     return isinstance(info, dict) and isinstance(data.get("item"), list) or _is_v1(data)
 
 
@@ -52,14 +58,15 @@ def _is_v1(data: dict[str, Any]) -> bool:
     return isinstance(data.get("requests"), list) and "order" in data
 
 
+def _pairs_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) and "key" in v for v in value)
+
+
 def is_postman_environment(data: Any) -> bool:
-    """Whether ``data`` is a Postman environment (or globals) export."""
-    return (
-        isinstance(data, dict)
-        and isinstance(data.get("values"), list)
-        and ("_postman_variable_scope" in data or "name" in data)
-        and "info" not in data
-    )
+    """Whether ``data`` is a Postman environment or globals export (or a bare list of them)."""
+    if _pairs_list(data) and data:
+        return True
+    return isinstance(data, dict) and _pairs_list(data.get("values")) and "info" not in data
 
 
 def text_of(value: Any) -> str:
@@ -334,6 +341,9 @@ def load_postman(data: dict[str, Any], path: str) -> Collection:
     return collection
 
 
-def load_postman_environment(data: dict[str, Any], path: str) -> Environment:
+def load_postman_environment(data: Any, path: str) -> Environment:
     """A Postman environment (or globals) file as an :class:`Environment`."""
-    return Environment(_str(data.get("name")) or "environment", _variables(data.get("values")))
+    if isinstance(data, list):  # newman's globals files: a bare list of variables
+        return Environment(Path(path).stem, _variables(data))
+    name = _str(data.get("name")) or Path(path).stem
+    return Environment(name, _variables(data.get("values")))

@@ -94,10 +94,14 @@ def _escape(text: str, fstring: bool) -> str:
     return body.replace("{", "{{").replace("}", "}}") if fstring else body
 
 
-def _piece(text: str, names: Names) -> str:
-    """One string literal (or f-string) for ``text``, templates resolved."""
+def _piece(text: str, names: Names, *, bare: bool = True) -> str:
+    """One string literal (or f-string) for ``text``, templates resolved.
+
+    With ``bare``, a text that is one credential's template is the credential itself
+    (``token.reveal()``) rather than an f-string around it.
+    """
     whole = _TEMPLATE.fullmatch(text)
-    if whole and whole.group(1).strip() in names.secrets:
+    if bare and whole and whole.group(1).strip() in names.secrets:
         return names.ref(whole.group(1).strip())  # a credential: ``token.reveal()``
     parts: list[str] = []
     fields = False
@@ -153,7 +157,14 @@ def string(text: str, names: Names, indent: int = 0, prefix: int = 0) -> str:
     if indent + prefix + len(flat) + 2 <= LINE:
         return flat
     pad = " " * (indent + 4)
-    pieces = [_piece(chunk, names) for chunk in _chunks(text, max(30, LINE - indent - 12))]
+    room = LINE - indent - 4
+    width = max(30, LINE - indent - 12)
+    while True:  # rendered pieces are longer than their text (escapes, .reveal())
+        pieces = [_piece(chunk, names, bare=False) for chunk in _chunks(text, width)]
+        fits = all(len(p) <= room for p in pieces)
+        if (fits and len(pieces) > 1) or width <= 20:
+            break
+        width -= 10
     if len(pieces) == 1:
         return pieces[0]
     return "(\n" + "".join(f"{pad}{p}\n" for p in pieces) + " " * indent + ")"
@@ -171,7 +182,7 @@ def literal(value: Any, names: Names, indent: int = 0, prefix: int = 0) -> str:
         return repr(value)
     if isinstance(value, dict):
         items = [(literal(k, names, 0), v) for k, v in value.items()]
-        flat = "{" + ", ".join(f"{k}: {literal(v, names, 0, LINE)}" for k, v in items) + "}"
+        flat = "{" + ", ".join(f"{k}: {literal(v, names, 0, 0)}" for k, v in items) + "}"
         if not value or (indent + prefix + len(flat) <= LINE and "\n" not in flat):
             return flat
         pad = " " * (indent + 4)
@@ -181,7 +192,7 @@ def literal(value: Any, names: Names, indent: int = 0, prefix: int = 0) -> str:
         return "{\n" + body + " " * indent + "}"
     if isinstance(value, list | tuple):
         open_, close = ("[", "]") if isinstance(value, list) else ("(", ")")
-        flat = open_ + ", ".join(literal(v, names, 0, LINE) for v in value)
+        flat = open_ + ", ".join(literal(v, names, 0, 0) for v in value)
         flat += ("," if isinstance(value, tuple) and len(value) == 1 else "") + close
         if not value or (indent + prefix + len(flat) <= LINE and "\n" not in flat):
             return flat
@@ -205,7 +216,7 @@ def call(
 
     ``args`` are ``(keyword or "", value)``; values go through :func:`literal`.
     """
-    flat_args = [(k, literal(v, names, 0, LINE)) for k, v in args]
+    flat_args = [(k, literal(v, names, 0, 0)) for k, v in args]
     flat = head + "(" + ", ".join(f"{k}={v}" if k else v for k, v in flat_args) + ")"
     if indent + prefix + len(flat) <= LINE and "\n" not in flat:
         return flat

@@ -137,11 +137,35 @@ class _Writer:
                 if var.secret or is_secret_name(var.name):
                     self.ctx.make_secret(var.name)
 
+    def _ordered(self, plain: list[str]) -> list[str]:
+        """Variables in an order where each is defined before a value that uses it."""
+        done: list[str] = []
+        seen: set[str] = set()
+
+        def visit(var: str, depth: int = 0) -> None:
+            if var in seen or depth > 50:
+                return
+            seen.add(var)
+            for ref in _TEMPLATE.findall(self.values.get(var) or ""):
+                if ref.strip() in plain:
+                    visit(ref.strip(), depth + 1)
+            done.append(var)
+
+        for var in plain:
+            visit(var)
+        return done
+
     def parameters(self) -> str:
         names = self.ctx.names
+        # a value may use a variable the collection never defines: read it from the env
+        for value in list(self.values.values()):
+            for ref in _TEMPLATE.findall(value or ""):
+                ref = ref.strip()
+                if ref not in self.values and not ref.startswith("$"):
+                    self.values[ref] = None
+                    names.add(ref)
         lines: list[str] = []
-        plain = [v for v in names.names if v not in names.secrets]
-        plain.sort(key=lambda v: bool(_TEMPLATE.search(self.values.get(v) or "")))
+        plain = self._ordered([v for v in names.names if v not in names.secrets])
         for var in plain:
             py = names.names[var]
             value = self.values.get(var)
@@ -188,6 +212,8 @@ class _Writer:
             lines.append("api = " + call("RestClient.from_openapi", args, self.ctx.names, 0, 6))
         if lines:
             self.ctx.imports.add("RestClient")
+        if "httpx" in self.ctx.imports:
+            lines.insert(0, "import httpx\n")
         return "\n".join(lines)
 
     def _dynamic(self, req: Request, path: str) -> None:
@@ -212,7 +238,7 @@ class _Writer:
         if req.operation is not None:
             args: list[tuple[str, Any]] = [("", req.operation)]
             args += [(v.name, json.loads(v.value or '""')) for v in req.variables]
-            lines.append("ex = " + call("api.call", args, ctx.names))
+            lines.append("ex = " + call("api.call", args, ctx.names, 0, 5))
             how = f"api.call({req.operation!r})"
         elif req.body.mode == "graphql":
             ctx.imports.add("GraphQLClient")
@@ -222,7 +248,7 @@ class _Writer:
             client_args.append(("fetch_schema", False))
             only_headers = Request(req.name, headers=req.headers, query=req.query)
             _, headers = request_args(ctx, only_headers, inherited)
-            lines.append("gql = " + call("GraphQLClient", client_args, ctx.names))
+            lines.append("gql = " + call("GraphQLClient", client_args, ctx.names, 0, 6))
             exec_args: list[tuple[str, Any]] = [("", req.body.query)]
             variables = graphql_variables(ctx, req.body.variables)
             if variables is None and req.body.variables.strip() not in ("", "{}", "null"):
@@ -232,17 +258,17 @@ class _Writer:
             if headers:
                 exec_args.append(("headers", headers))
             exec_args.append(("validate", False))
-            lines.append("ex = " + call("gql.execute", exec_args, ctx.names))
+            lines.append("ex = " + call("gql.execute", exec_args, ctx.names, 0, 5))
             how = "GraphQLClient.execute"
         else:
             client = self.client_name(code)
             args, _ = request_args(ctx, req, inherited)
             args = [("", req.method), ("", req.url), *args]
-            lines.append("ex = " + call(f"{client}.request", args, ctx.names))
+            lines.append("ex = " + call(f"{client}.request", args, ctx.names, 0, 5))
             how = f"{client}.request"
         disabled = [h.name for h in req.headers + req.query if h.disabled]
         if disabled:
-            lines.append(f"# disabled in the collection, not sent: {', '.join(disabled)}")
+            lines.append(_comment(f"disabled in the collection, not sent: {', '.join(disabled)}"))
         lines.extend(tr.after)
         if tr.untranslated:
             lines.append("# Script lines to translate by hand (JavaScript, kept as written):")
@@ -339,7 +365,7 @@ class _Writer:
         std = sorted(_STD_IMPORTS[m] for m in used if m in _STD_IMPORTS)
         std_plain = [line for line in std if line.startswith("import ")]
         std_from = [line for line in std if line.startswith("from ")]
-        third = ["import httpx"] if "httpx" in used else []
+        third: list[str] = []  # httpx (digest auth) is imported in the clients cell
         classes = sorted(
             n for n in used
             if n in {"ApiKey", "Basic", "Bearer", "GraphQLClient", "OAuth2AuthorizationCode",
@@ -363,7 +389,14 @@ def _one_line(text: str) -> str:
 
 
 def _comment(text: str) -> str:
-    return "\n".join(f"# {line}".rstrip() for line in text.splitlines())
+    """``text`` as comment lines no wider than the notebook's line length."""
+    out = []
+    for line in text.splitlines():
+        line = line.rstrip()
+        out.append(f"# {line[:96]}".rstrip())
+        for start in range(96, len(line), 94):
+            out.append(f"#   {line[start : start + 94]}".rstrip())
+    return "\n".join(out)
 
 
 def graphql_variables(ctx: Context, text: str) -> Any:
