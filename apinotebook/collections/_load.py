@@ -102,6 +102,23 @@ def load(
             format, or broken; the message names the file and says what to do.
     """
     path = Path(path)
+    try:
+        collection = _load(path, keep_cookies=keep_cookies, keep_assets=keep_assets)
+    except CollectionError:
+        raise
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError, RecursionError) as exc:
+        # a shape the loaders do not expect: still a clear, typed error naming the file
+        raise CollectionError(
+            path, f"its structure is not what its format allows ({type(exc).__name__}: {exc})"
+        ) from exc
+    if environment is not None:
+        env = load_environment(environment)
+        collection.environments.append(env)
+        collection.active = env.name
+    return collection
+
+
+def _load(path: Path, *, keep_cookies: bool, keep_assets: bool) -> Collection:
     if path.is_dir() or path.suffix == ".bru" or path.name == "bruno.json":
         collection = load_bruno(path) if path.exists() else _missing(path)
     else:
@@ -130,10 +147,6 @@ def load(
                 "not a collection this importer knows (Postman v2.0/v2.1 collection or "
                 "environment, Insomnia export, Bruno .bru, HAR 1.2, OpenAPI 3.x / Swagger 2.0)",
             )
-    if environment is not None:
-        env = load_environment(environment)
-        collection.environments.append(env)
-        collection.active = env.name
     return collection
 
 

@@ -10,6 +10,7 @@ value, except credentials: those are listed with an empty value and type
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from os import PathLike
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from apinotebook._core.secrets import MASK
-from apinotebook.collections._model import Auth, Body, Collection, Folder, Request
+from apinotebook.collections._model import Auth, Body, Collection, Folder, Request, Variable
 
 __all__ = ["SCHEMA", "collection_to_postman", "environment_to_postman", "to_postman"]
 
@@ -181,6 +182,43 @@ def environment_to_postman(collection: Collection) -> dict[str, Any]:
     }
 
 
+def _unmask(collection: Collection) -> None:
+    """Masked credentials (``***``) of a history become variables, sent as auth where they can.
+
+    ``Authorization: Bearer ***`` becomes bearer auth with ``{{bearerToken}}``; any other
+    masked header or query value becomes ``{{<its name>}}``; the variables are listed
+    (empty, type secret) in the environment file.
+    """
+    seen: dict[str, Variable] = {}
+
+    def var(name: str) -> str:
+        key = re.sub(r"\W+", "_", name).strip("_") or "secret"
+        seen.setdefault(key, Variable(key, None, secret=True))
+        return "{{" + key + "}}"
+
+    for req in collection.requests:
+        kept = []
+        for h in req.headers:
+            scheme, _, rest = h.value.partition(" ")
+            if h.name.lower() == "authorization" and scheme.lower() == "bearer" and MASK in rest:
+                req.auth = Auth("bearer", {"token": var("bearerToken")})
+                continue
+            if h.name.lower() == "authorization" and scheme.lower() == "basic" and MASK in rest:
+                req.auth = Auth("basic", {"username": var("username"),
+                                          "password": var("password")})  # fmt: skip
+                continue
+            if MASK in h.value:
+                h.value = h.value.replace(MASK, var(h.name))
+            kept.append(h)
+        req.headers = kept
+        for q in req.query:
+            if MASK in q.value:
+                q.value = q.value.replace(MASK, var(q.name))
+        if req.auth is None:
+            req.auth = Auth("none")
+    collection.variables.extend(seen.values())
+
+
 def _source(source: Any) -> Collection:
     if isinstance(source, Collection):
         return source
@@ -193,6 +231,7 @@ def _source(source: Any) -> Collection:
 
         collection = load_har(source.to_har(), "history", keep_cookies=False)
         collection.name = "apinotebook history"
+        _unmask(collection)
         return collection
     from apinotebook._exceptions import ConfigError
 

@@ -42,7 +42,11 @@ _STATUS = re.compile(r"^(?:pm|insomnia)\.response\.to\.(?:have\.)?status\(\s*(\d
 _OK = re.compile(r"^(?:pm|insomnia)\.response\.to\.be\.(ok|success)\s*;?$")
 _EXPECT = re.compile(
     r"^(?:pm\.|insomnia\.)?expect\(\s*(.+?)\s*\)\.to\.(?:be\.)?(?:deep\.)?"
-    r"(eql|equal|equals|eq|above|below|least|most|gt|lt|gte|lte)\(\s*(" + _LITERAL + r")\s*\)\s*;?$"
+    r"(eql|equal|equals|eq|above|below|least|most|gt|lt|gte|lte)\(\s*(.+?)\s*\)\s*;?$"
+)
+_GET = re.compile(
+    r"^(?:pm|insomnia)\.(?:environment|collectionVariables|globals|variables|iterationData)"
+    r"\.get\(\s*(" + _STRING + r")\s*\)$|^bru\.get(?:Env)?Var\(\s*(" + _STRING + r")\s*\)$"
 )
 _TESTS = re.compile(
     r"^tests\[\s*" + _STRING + r"\s*\]\s*=\s*responseCode\.code\s*===?\s*(\d{3})\s*;?$"
@@ -111,8 +115,14 @@ def _path(expr: str, aliases: dict[str, str], response: str) -> str | None:
 
 
 def _value(expr: str, aliases: dict[str, str], response: str, names: dict[str, str]) -> str | None:
-    if re.fullmatch(_LITERAL, expr.strip()):
-        return _literal(expr.strip())
+    """A literal, a variable read (``pm.environment.get("x")``) or a response path, as Python."""
+    expr = expr.strip()
+    if re.fullmatch(_LITERAL, expr):
+        return _literal(expr)
+    got = _GET.match(expr)
+    if got:
+        var = (got.group(1) or got.group(2))[1:-1]
+        return names.get(var, var) if var.isidentifier() or var in names else None
     return _path(expr, aliases, response)
 
 
@@ -214,7 +224,8 @@ def _one(
     expect = _EXPECT.match(statement)
     if expect:
         path = _path(expect.group(1), aliases, response)
-        if path is None:
+        operand = _value(expect.group(3), aliases, response, names)
+        if path is None or operand is None:
             return None
-        return f"assert {path} {_OPS[expect.group(2)]} {_literal(expect.group(3))}"
+        return f"assert {path} {_OPS[expect.group(2)]} {operand}"
     return None

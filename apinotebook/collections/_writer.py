@@ -83,6 +83,7 @@ class _Writer:
         self.clients: dict[str | None, int] = {}
         self.report: list[str] = []
         self.env_hint: dict[str, str] = {}
+        self.assigned: set[str] = set()
 
     # -- variables -------------------------------------------------------------------
 
@@ -90,8 +91,18 @@ class _Writer:
         if var.disabled:
             self.c.notes.append(Note(where, f"variable {var.name!r} is disabled", "info"))
             return
-        if var.name in self.values and self.values[var.name] != var.value:
-            if var.value is not None and self.values[var.name] is not None:
+        value = var.value
+        if value is not None and var.name in [t.strip() for t in _TEMPLATE.findall(value)]:
+            value = None  # refers to itself: its value must come from outside
+        if value == "":
+            value = None  # left empty in the collection: read it from the environment
+        if _is_secret(var):
+            self.ctx.make_secret(var.name)
+        if var.name in self.values:
+            known = self.values[var.name]
+            if known is None:
+                self.values[var.name] = value
+            elif value is not None and value != known:
                 self.c.notes.append(
                     Note(
                         where,
@@ -100,16 +111,9 @@ class _Writer:
                         "info",
                     )  # fmt: skip
                 )
-            if self.values[var.name] is None:
-                self.values[var.name] = var.value
             return
-        value = var.value
-        if value is not None and var.name in [t.strip() for t in _TEMPLATE.findall(value)]:
-            value = None  # refers to itself: its value must come from outside
-        self.values.setdefault(var.name, value)
-        self.where.setdefault(var.name, where)
-        if _is_secret(var):
-            self.ctx.make_secret(var.name)
+        self.values[var.name] = value
+        self.where[var.name] = where
         self.ctx.names.add(var.name)
 
     def variables(self) -> None:
@@ -121,8 +125,9 @@ class _Writer:
             self._collect(var, "collection")
 
         def walk(folder: Folder, where: str) -> None:
-            for var in folder.variables:
-                self._collect(var, where or "collection")
+            if folder is not self.c:  # the collection's own variables are collected above
+                for var in folder.variables:
+                    self._collect(var, where)
             for item in folder.items:
                 here = f"{where}/{item.name}" if where else item.name
                 if isinstance(item, Folder):
@@ -173,7 +178,10 @@ class _Writer:
                 self.ctx.imports.add("os")
                 env = env_name(var)
                 lines.append(f"{py} = os.environ.get({literal(env, names)}, {literal('', names)})")
-                self.env_hint[env] = f"`{var}` (not given a value by the collection)"
+                self.env_hint[env] = f"`{var}` " + (
+                    "(set by a script; optional)" if var in self.assigned
+                    else "(not given a value by the collection)"
+                )  # fmt: skip
             else:
                 lines.append(f"{py} = {literal(value, names, 0, len(py) + 3)}")
         for var in sorted(names.secrets, key=lambda v: names.names[v]):
@@ -295,8 +303,9 @@ class _Writer:
         for _parents, req in c.walk():
             scripts = [s for f in _parents for s in f.scripts] + req.scripts
             for var in translate(scripts, "ex", {}, set()).assigned:
+                self.assigned.add(var)
                 if var not in self.ctx.names.names:
-                    self.values.setdefault(var, "")
+                    self.values.setdefault(var, None)
                     self.ctx.names.add(var)
         body: list[tuple[str, str, list[str]]] = []
         seen: list[Folder] = []

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -38,6 +37,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from nbrun import error_names, run_notebook  # noqa: E402
 
 from apinotebook.collections import (  # noqa: E402
     Collection,
@@ -321,27 +323,12 @@ def _retarget(c: Collection, echo: str) -> Collection:
 
 def execute_one(entry: dict[str, Any], echo: str, out: Path) -> dict[str, Any]:
     """Run a retargeted copy of the notebook; the cells' error names."""
-    import nbclient
-    import nbformat
-
     c = load(entry["collection"].path)
     nb_path = out / ("run-" + Path(entry["notebook"]).name)
     result = write_notebook(_retarget(c, echo), nb_path)
     env = {name: "corpus-dummy-credential" for name in result.env_vars}
-    nb = nbformat.read(nb_path, as_version=4)
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        client = nbclient.NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True)
-        client.execute(cwd=str(out))
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    errors = [o.ename for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs
-              if o.output_type == "error"]  # fmt: skip
+    nb = run_notebook(nb_path, env, allow_errors=True)
+    errors = error_names(nb)
     bad = [e for e in errors if e not in ALLOWED and not _oauth(e)]
     cells = sum(1 for cell in nb.cells if cell.cell_type == "code")
     return {"id": entry["id"], "cells": cells, "errors": errors, "bad": bad}

@@ -210,3 +210,30 @@ def test_openapi_one_cell_per_operation(tmp_path: Path) -> None:
     code = code_of(tmp_path / "pets.ipynb")
     assert 'ex = api.call("getPet", petId=7)' in code and "RestClient.from_openapi(" in code
     assert shutil.which is not None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"info": {"name": "x", "schema": "v2.1.0"}, "item": "not a list"},
+        {"info": {"name": "x"}, "item": [{"name": "r", "request": {"url": 5, "header": "a"}}]},
+        {"info": {"name": "x"}, "item": [{"request": {"body": {"mode": "raw", "raw": 7}}}]},
+        {"info": {"name": "x"}, "item": [{"request": {"auth": {"type": "bearer", "bearer": 3}}}]},
+        {"info": {}, "item": [{"item": [{"item": None}]}], "variable": "x"},
+        {"log": {"entries": "nope"}},
+        {"log": {"entries": [{"request": {"url": None, "method": None, "headers": "x"}}]}},
+        {"_type": "export", "__export_format": 4, "resources": [1, None, {"_type": "request"}]},
+        {"type": "collection.insomnia.rest/5.0", "collection": [{"children": None}, 3]},
+        {"openapi": "3.0.0", "paths": {"/x": {"get": None}}},
+        [{"key": None, "value": {"a": 1}}],
+    ],
+)
+def test_odd_shapes_never_crash(tmp_path: Path, data: object) -> None:
+    path = write(tmp_path, "odd.json", data)
+    try:
+        collection = load(path)
+    except CollectionError as exc:
+        assert "odd.json" in str(exc)
+    else:
+        write_notebook(collection, tmp_path / "odd.ipynb")
+        ruff_clean(tmp_path / "odd.ipynb")
