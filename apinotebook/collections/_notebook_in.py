@@ -60,6 +60,9 @@ class _Reader:
         self.auths: dict[str, Auth] = {}
         self.clients: dict[str, tuple[str, Auth | None]] = {}
         self.secrets: set[str] = set()
+        #: OpenAPI clients: name -> the spec's path (``api.call`` reads the operation there)
+        self.specs: dict[str, str] = {}
+        self._docs: dict[str, Any] = {}
 
     def template(self, node: ast.AST | None) -> Any:
         """A node as a template string / JSON value; ``_UNKNOWN`` if it cannot be read."""
@@ -168,6 +171,8 @@ class _Reader:
                 if auth is not None:
                     self.auths[target] = auth
                 return
+            if name == "from_openapi" and value.args:
+                self.specs[target] = self.text(value.args[0])
             if name in ("RestClient", "GraphQLClient", "from_openapi"):
                 base = self.text(
                     self.kwarg(value, "base_url", 0 if name != "from_openapi" else None)
@@ -194,6 +199,11 @@ class _Reader:
                 variables=json.dumps(self.template(self.kwarg(call, "variables", 1)) or {}),
             )
             req = Request(name, "POST", base, body=body, auth=auth or Auth("none"))
+        elif verb == "call" and owner in self.specs:
+            found = self.operation(call, name, base, auth)
+            if found is None:
+                return None
+            req = found
         elif verb == "request" or verb in _VERBS:
             method = self.text(call.args[0]).upper() if verb == "request" and call.args else verb
             url = self.text(self.kwarg(call, "url", 1 if verb == "request" else 0))
@@ -207,6 +217,28 @@ class _Reader:
             value = self.template(self.kwarg(call, pname))
             if isinstance(value, dict):
                 what.extend(Header(str(k), str(v)) for k, v in value.items())
+        return req
+
+    def operation(self, call: ast.Call, name: str, base: str, auth: Auth | None) -> Request | None:
+        """``api.call("opId", ...)``: the operation's method and path, from the spec."""
+        from apinotebook._exceptions import ApiNotebookError
+        from apinotebook.openapi import OpenAPIDocument
+
+        owner = call.func.value.id  # type: ignore[attr-defined]
+        spec = self.specs[owner]
+        op_id = self.text(call.args[0]) if call.args else ""
+        try:
+            doc = self._docs.get(spec) or OpenAPIDocument.load(spec)
+            self._docs[spec] = doc
+            op = doc.operation(op_id)
+        except (ApiNotebookError, KeyError):
+            self.c.warn(name, f"operation {op_id!r} of {spec} cannot be read; not exported")
+            return None
+        path = op.path
+        for p in op.parameters:
+            path = path.replace("{" + p.name + "}", "{{" + p.name + "}}")
+        req = Request(name, op.method, base.rstrip("/") + path, auth=auth or Auth("none"))
+        req.operation = op_id
         return req
 
     def body(self, req: Request, call: ast.Call) -> None:

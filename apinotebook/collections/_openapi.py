@@ -107,7 +107,7 @@ def load_openapi(path: Path) -> Collection:
         c.warn(c.name, "the document declares no server: set baseUrl (environment BASE_URL)")
     folders: dict[str, Folder] = {}
     for op in operations:
-        request = _request(op, "")
+        request = _request(op, "{{baseUrl}}")
         if op.deprecated:
             c.notes.append(Note(request.name, "the operation is deprecated", "info"))
         tag = op.tags[0] if op.tags else ""

@@ -42,7 +42,8 @@ def identifier(name: str) -> str:
     text = re.sub(r"\W", "_", name.strip(), flags=re.ASCII).strip("_") or "var"
     if text[0].isdigit():
         text = f"v_{text}"
-    if keyword.iskeyword(text) or keyword.issoftkeyword(text) or text in RESERVED:
+    generated = re.fullmatch(r"(client|auth)(_\d+)?", text)  # the clients cell's names
+    if keyword.iskeyword(text) or keyword.issoftkeyword(text) or text in RESERVED or generated:
         text += "_"
     return text
 

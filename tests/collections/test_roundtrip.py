@@ -68,3 +68,49 @@ def test_docs_example_runs_against_the_sandbox(tmp_path: Path) -> None:
     shown = json.dumps([o.get("data", {}) for c in code for o in c.outputs])
     assert "/contacts/c_" in shown and "201" in shown
     assert [row["last_name"] for row in created] == ["Lovelace"]  # the POST cell created it
+
+
+def _notebook(tmp_path: Path, *cells: tuple[str, str]) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    for kind, source in cells:
+        make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
+        nb.cells.append(make(source))
+    path = tmp_path / "hand.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_export_collection_cli_reads_a_hand_written_notebook(tmp_path: Path) -> None:
+    from apinotebook.cli import main
+
+    path = _notebook(
+        tmp_path,
+        ("markdown", "# Hand written"),
+        ("code", 'import os\nfrom apinotebook import ApiKey, RestClient, Secret\n'
+                 'base = os.environ.get("BASE", "http://127.0.0.1:9")\n'
+                 'key = Secret.from_env("SHOP_KEY")\n'
+                 'shop = RestClient(base, auth=ApiKey(key, query="api_key"))'),
+        ("markdown", "### Find orders\nThe open ones."),
+        ("code", 'ex = shop.get("/orders", params={"status": "open"})\nex'),
+        ("markdown", "### Place an order"),
+        ("code", 'ex = shop.post(f"{base}/orders", data={"sku": "A-1", "qty": "2"})'),
+    )  # fmt: skip
+    out = tmp_path / "hand.postman_collection.json"
+    assert main(["export-collection", str(path), "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["info"]["name"] == "Hand written"
+    find, place = doc["item"]
+    assert find["name"] == "Find orders" and find["request"]["description"] == "The open ones."
+    assert find["request"]["url"]["raw"] == "{{base}}/orders?status=open"
+    assert find["request"]["auth"]["type"] == "apikey"
+    assert {a["key"]: a["value"] for a in find["request"]["auth"]["apikey"]} == {
+        "key": "api_key", "value": "{{key}}", "in": "query"
+    }  # fmt: skip
+    assert place["request"]["body"]["mode"] == "urlencoded"
+    env = json.loads(out.with_name("hand.postman_environment.json").read_text())
+    assert {v["key"]: v["value"] for v in env["values"]} == {
+        "base": "http://127.0.0.1:9",
+        "key": "",
+    }
