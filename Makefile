@@ -16,7 +16,7 @@ help:
 	@echo "make test       set up and run lint, types, unit, notebook and browser tests"
 	@echo "make bench      run the benchmarks and rewrite docs/benchmarks.md"
 	@echo "make docs       build the documentation site with the executed course into build/site"
-	@echo "make corpus     run the real-world corpus (551 description files; fetched and cached)"
+	@echo "make corpus     run the real-world corpus (551 description files, 276 collection files)"
 	@echo "make scale      the slow scale tests (PostgreSQL state, duplicate runs)"
 	@echo "make test-py312 / test-py313: core and sandbox tests under Python 3.12 / 3.13"
 
@@ -98,6 +98,7 @@ clean:
 corpus: dev
 	$(BIN)/python tests/corpus/run.py
 	$(BIN)/python tests/corpus/run.py --mock   # a mock of every file, one call through our clients (issue 15)
+	$(BIN)/python tests/collections/corpus_run.py
 
 # the explorers' code editors (CodeMirror 6): js/ -> apinotebook/widgets/static/editors.js
 # (committed: users need no Node.js); pinned by js/package-lock.json

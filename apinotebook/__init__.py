@@ -10,6 +10,7 @@ from typing import Any
 from apinotebook.__about__ import __version__
 from apinotebook._core import compat as _compat
 from apinotebook._core import contracts as _contracts
+from apinotebook._core import converters as _converters
 from apinotebook._core import views as _views
 from apinotebook._core.ratelimit import ApiDeprecationWarning
 from apinotebook._core.secrets import Secret
@@ -168,6 +169,14 @@ def _load_contracts() -> None:
 
 
 _contracts.set_loader(_load_contracts)
+
+
+def _load_converters() -> None:
+    """Register ``History.to_postman``'s converter the first time it is asked for."""
+    import apinotebook.collections  # noqa: F401  (registers itself)
+
+
+_converters.set_loader(_load_converters)
 
 # names that moved in 0.2; the old paths warn and keep working
 _RENAMED: dict[str, tuple[str, Any]] = {

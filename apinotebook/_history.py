@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, cast, overload
 from urllib.parse import parse_qsl, urlsplit
 
 from apinotebook.__about__ import __version__
@@ -182,6 +182,16 @@ class History:
         if path is not None:
             Path(path).write_text(json.dumps(har, indent=2, ensure_ascii=False), encoding="utf-8")
         return har
+
+    def to_postman(self, path: str | PathLike[str], *, name: str | None = None) -> dict[str, Any]:
+        """Write the exchanges as a Postman v2.1 collection (and an environment of names).
+
+        Secrets are masked first (through :meth:`to_har`); see
+        :func:`apinotebook.collections.to_postman`.
+        """
+        from apinotebook._core.converters import convert
+
+        return cast(dict[str, Any], convert("postman", self, path, name=name))
 
     def __repr__(self) -> str:
         return f"<History {len(self)} of {self.maxlen} exchanges>"

@@ -48,8 +48,8 @@ from apinotebook._exceptions import (
     ConfigError,
     FatalIntegrationError,
 )
-from apinotebook.cassettes import Cassette, Mode
 from apinotebook._history import production
+from apinotebook.cassettes import Cassette, Mode
 
 if TYPE_CHECKING:
     from apinotebook.integration import Integration
