@@ -7,6 +7,8 @@ machines), runs manually, on a schedule or from a
 webhook, and reports what it did. Everything here runs without Jupyter.
 """
 
+from apinotebook._core.signing import SIGNATURE_HEADER, SignatureError, signature_header
+from apinotebook._core.signing import verify as verify_signature
 from apinotebook.integration._chunks import merge_reports, run_in_chunks
 from apinotebook.integration._integration import Integration
 from apinotebook.integration._partitions import Partition, date_windows, id_ranges
@@ -28,7 +30,9 @@ __all__ = [
     "Mapped",
     "Partition",
     "RunReport",
+    "SIGNATURE_HEADER",
     "Scheduler",
+    "SignatureError",
     "StateStore",
     "WebhookReceiver",
     "classify",
@@ -38,4 +42,6 @@ __all__ = [
     "merge_reports",
     "parse_interval",
     "run_in_chunks",
+    "signature_header",
+    "verify_signature",
 ]
