@@ -100,10 +100,10 @@ corpus: dev
 	$(BIN)/python tests/corpus/run.py --mock   # a mock of every file, one call through our clients (issue 15)
 	$(BIN)/python tests/collections/corpus_run.py
 
-# the explorers' code editors (CodeMirror 6): js/ -> apinotebook/widgets/static/editors.js
-# (committed: users need no Node.js); pinned by js/package-lock.json
+# the explorers' code editors (CodeMirror 6): apinotebook/widgets/js/ -> static/editors.js
+# (committed: users need no Node.js); pinned by apinotebook/widgets/js/package-lock.json
 widgets-js:
-	cd js && npm ci --no-audit --no-fund && npm run build
+	cd apinotebook/widgets/js && npm ci --no-audit --no-fund && npm run build
 
 # slow scale tests (issue 17: PostgreSQL state under duplicate runs); not part of `make test`
 scale: dev

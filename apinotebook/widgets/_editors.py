@@ -1,7 +1,7 @@
 """The code editors of the explorers: CodeMirror 6, sent to the page once, on demand.
 
 ``static/editors.js`` is an ES module bundling CodeMirror 6 with its JSON and
-GraphQL languages, built from ``js/`` (``make widgets-js``: a pinned
+GraphQL languages, built from ``apinotebook/widgets/js/`` (``make widgets-js``: a pinned
 ``package-lock.json`` and esbuild) and committed, so users need no Node.js.
 It is not part of any widget's state: the first explorer shown in a page asks
 for it (``editors`` message) and imports it; every later one reuses it
