@@ -543,9 +543,10 @@ class Exchange:
         target = f"{what} " if what else ""
         outcome = f"{self.status} {self.reason}" if self.status else f"failed: {self.error}"
         retries = f" · {self.retries} retries" if self.retries else ""
+        replayed = " · replayed" if self.replayed else ""
         return (
             f"{self.protocol} {self.method} {target}{mask_url(self.url)} → {outcome} · "
-            f"{self.elapsed * 1000:.1f} ms · {human_size(self.size)}{retries}"
+            f"{self.elapsed * 1000:.1f} ms · {human_size(self.size)}{retries}{replayed}"
         )
 
     def __repr__(self) -> str:
