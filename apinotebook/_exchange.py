@@ -559,9 +559,10 @@ class Exchange(ContractMethods):
             retries += (
                 " · from cache (304 Not Modified)" if cached == "revalidated" else " · cached"
             )
+        replayed = " · replayed" if self.replayed else ""
         return (
             f"{self.protocol} {self.method} {target}{mask_url(self.url)} → {outcome} · "
-            f"{self.elapsed * 1000:.1f} ms · {human_size(self.size)}{retries}"
+            f"{self.elapsed * 1000:.1f} ms · {human_size(self.size)}{retries}{replayed}"
         )
 
     def __repr__(self) -> str:

@@ -193,3 +193,21 @@ def test_every_entry_of_a_browser_har_answers_its_own_request(inputs: Path, name
         )
         raw = cassette.answer(live, entry.protocol, None)
         assert raw is not None and raw.status == entry.har["response"]["status"]
+
+
+def test_an_error_in_the_block_ejects_the_cassette_and_keeps_what_was_recorded(
+    tmp_path: Path, transport: httpx.MockTransport
+) -> None:
+    from apinotebook._core import cassette as hook
+
+    path = tmp_path / "partial.har"
+    rest = RestClient("https://api.example/v1", transport=transport, history=History(), retry=FAST)
+    with pytest.raises(RuntimeError, match="cell failed"), apinotebook.record(path):
+        rest.get("/contacts")
+        raise RuntimeError("cell failed")
+    assert hook.active() is None
+    assert len(json.loads(path.read_text())["log"]["entries"]) == 1
+    with apinotebook.replay(path), pytest.raises(UnmatchedRequestError, match="closest"):
+        rest.get("/companies")
+    assert hook.active() is None
+    rest.close()

@@ -66,6 +66,7 @@ def test_a_tape_answers_without_sending(client, sent):
     finally:
         hook.uninstall(tape)
     assert ex.status == 201 and ex.json() == {"from": "tape"} and ex.replayed
+    assert repr(ex).endswith(" · replayed>") and "replayed" not in repr(live)
     assert sent == ["/v1/b"] and not live.replayed
     assert tape.asked == [("/v1/a", "rest", None), ("/v1/b", "rest", None)]
     assert tape.kept == [("/v1/b", 200)]  # only what went on the wire is kept
