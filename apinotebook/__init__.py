@@ -9,6 +9,7 @@ from typing import Any
 
 from apinotebook.__about__ import __version__
 from apinotebook._core import compat as _compat
+from apinotebook._core import contracts as _contracts
 from apinotebook._core import converters as _converters
 from apinotebook._core import views as _views
 from apinotebook._core.ratelimit import ApiDeprecationWarning
@@ -18,8 +19,10 @@ from apinotebook._exceptions import (
     AccessDeniedError,
     AlreadyRunningError,
     ApiNotebookError,
+    CassetteError,
     ConfigError,
     ConnectError,
+    ContractViolationError,
     DecodeError,
     DeliveryError,
     ExpiredTokenError,
@@ -44,11 +47,14 @@ from apinotebook._exceptions import (
     ResponseError,
     ResponseTooLarge,
     SandboxError,
+    SchemaDriftError,
     SchemaError,
+    SnapshotMismatchError,
     SoapFault,
     SpecError,
     TransportError,
     UnauthorizedClientError,
+    UnmatchedRequestError,
     UnsupportedGrantTypeError,
 )
 from apinotebook._exchange import Attempt, Exchange, Request
@@ -62,10 +68,12 @@ from apinotebook.auth import (
     OAuth2DeviceCode,
     WsseUsernameToken,
 )
+from apinotebook.cassettes import Cassette, record, replay
 from apinotebook.graphql import GraphQLClient
 from apinotebook.rest import CurlClient, OpenAPIClient, RestClient, client_from_curl
 from apinotebook.retry import Retry
 from apinotebook.soap import SoapClient
+from apinotebook.streams import WebSocketClient
 
 __all__ = [
     "AccessDeniedError",
@@ -76,8 +84,11 @@ __all__ = [
     "Attempt",
     "Basic",
     "Bearer",
+    "Cassette",
+    "CassetteError",
     "ConfigError",
     "ConnectError",
+    "ContractViolationError",
     "CurlClient",
     "DecodeError",
     "DeliveryError",
@@ -113,17 +124,23 @@ __all__ = [
     "RestClient",
     "Retry",
     "SandboxError",
+    "SchemaDriftError",
     "SchemaError",
     "Secret",
     "SoapClient",
+    "SnapshotMismatchError",
     "SoapFault",
     "SpecError",
     "TransportError",
     "UnauthorizedClientError",
+    "UnmatchedRequestError",
     "UnsupportedGrantTypeError",
+    "WebSocketClient",
     "WsseUsernameToken",
     "history",
     "load_ipython_extension",
+    "record",
+    "replay",
     "show",
     "__version__",
 ]
@@ -144,6 +161,14 @@ def _load_views() -> None:
 
 
 _views.set_loader(_load_views)
+
+
+def _load_contracts() -> None:
+    """Register the contract checks and diffs the first time an exchange asks for one."""
+    import apinotebook.contract  # noqa: F401
+
+
+_contracts.set_loader(_load_contracts)
 
 
 def _load_converters() -> None:

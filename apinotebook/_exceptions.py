@@ -21,6 +21,7 @@ ApiNotebookError
 │   ├── DecodeError             malformed JSON/XML, wrong content type, bad bytes
 │   ├── GraphQLResponseError    GraphQL ``errors``; carries errors, data, extensions
 │   ├── SoapFault               SOAP Fault; carries code, message, detail
+│   ├── ContractViolationError  the response breaks its API description; carries result
 │   └── OAuth2Error             an authorization server refused; carries error, description
 │       ├── InvalidRequestError       invalid_request (and a mismatching ``state``)
 │       ├── InvalidClientError        invalid_client: unknown client or wrong secret
@@ -37,11 +38,15 @@ ApiNotebookError
 │   └── QueryValidationError    a GraphQL query does not match the schema
 ├── IntegrationError            an integration could not run
 │   ├── FatalIntegrationError   the run stopped; no checkpoint advanced
-│   │   └── AlreadyRunningError another run of the integration holds its lease
+│   │   ├── AlreadyRunningError another run of the integration holds its lease
+│   │   └── SchemaDriftError    the source's shape drifted and the policy is "stop"
 │   └── DeliveryError           a destination rejected a batch (retried, then dead-lettered)
+├── SnapshotMismatchError       a response differs from its snapshot (also an AssertionError)
 ├── ExportError                 a notebook cannot be exported
 │   └── LiteralSecretError      a cell holds a literal secret; points at cell and line
-└── SandboxError                the demo services could not start or be controlled
+├── SandboxError                the demo services could not start or be controlled
+└── CassetteError               a cassette cannot be read, written or used
+    └── UnmatchedRequestError   replay only: nothing recorded matches; names the closest and why
 ```
 """
 
@@ -57,8 +62,10 @@ if TYPE_CHECKING:
 __all__ = [
     "AlreadyRunningError",
     "ApiNotebookError",
+    "CassetteError",
     "ConfigError",
     "ConnectError",
+    "ContractViolationError",
     "DecodeError",
     "DeliveryError",
     "ExportError",
@@ -86,10 +93,13 @@ __all__ = [
     "ResponseError",
     "ResponseTooLarge",
     "SandboxError",
+    "SchemaDriftError",
     "SchemaError",
+    "SnapshotMismatchError",
     "SoapFault",
     "SpecError",
     "TransportError",
+    "UnmatchedRequestError",
 ]
 
 
@@ -381,6 +391,25 @@ _OAUTH2_ERRORS: dict[str, type[OAuth2Error]] = {
 }
 
 
+class ContractViolationError(ResponseError):
+    """A response breaks its API description (OpenAPI, GraphQL schema, XSD).
+
+    ``result`` is the :class:`~apinotebook.contract.ContractResult`; its
+    ``violations`` say where (JSON path or XPath) and what.
+    """
+
+    def __init__(
+        self, message: str, *, result: Any = None, exchange: Exchange | None = None
+    ) -> None:
+        super().__init__(message, exchange=exchange)
+        self.result = result
+
+    @property
+    def violations(self) -> list[Any]:
+        """The violations of the contract."""
+        return list(getattr(self.result, "violations", []))
+
+
 # -- contracts ----------------------------------------------------------------
 
 
@@ -421,6 +450,26 @@ class AlreadyRunningError(FatalIntegrationError):
     """
 
 
+class SchemaDriftError(FatalIntegrationError):
+    """The source's records changed shape and the drift policy is ``"stop"``.
+
+    Raised before anything was written; ``drift`` holds the
+    :class:`~apinotebook.contract.ShapeDrift` (added, removed, retyped fields).
+    """
+
+    def __init__(self, message: str, *, drift: Any = None) -> None:
+        super().__init__(message)
+        self.drift = drift
+
+
+class SnapshotMismatchError(ApiNotebookError, AssertionError):
+    """A response differs from its stored snapshot; ``diff`` lists how."""
+
+    def __init__(self, message: str, *, diff: Any = None) -> None:
+        super().__init__(message)
+        self.diff = diff
+
+
 class DeliveryError(IntegrationError):
     """A destination rejected a batch after its retries."""
 
@@ -440,3 +489,36 @@ class LiteralSecretError(ExportError):
 
 class SandboxError(ApiNotebookError):
     """The demo services could not start or be controlled."""
+
+
+# -- cassettes ---------------------------------------------------------------
+
+
+class CassetteError(ApiNotebookError):
+    """A cassette (``apinotebook.record`` / ``replay``) cannot be read, written or used."""
+
+
+class UnmatchedRequestError(CassetteError):
+    """A replayed request matches nothing in the cassette.
+
+    Attributes:
+        path: the cassette file.
+        request: ``"METHOD URL"`` of the request (secrets masked).
+        closest: ``"METHOD URL"`` of the closest recorded request, if any.
+        differences: why the closest one did not match, one line per part.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        request: str,
+        closest: str | None = None,
+        differences: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.request = request
+        self.closest = closest
+        self.differences = list(differences)

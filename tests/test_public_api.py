@@ -10,6 +10,10 @@ PUBLIC = {
     "Exchange", "Request", "Attempt", "History", "history", "show",
     "RestClient", "OpenAPIClient", "CurlClient", "GraphQLClient", "SoapClient", "Retry",
     "ApiDeprecationWarning",
+    # streams (SSE and subscriptions are methods of the clients)
+    "WebSocketClient",
+    # record and replay
+    "record", "replay", "Cassette", "CassetteError", "UnmatchedRequestError",
     # auth
     "ApiKey", "Basic", "Bearer", "OAuth2ClientCredentials", "WsseUsernameToken", "Secret",
     "OAuth2AuthorizationCode", "OAuth2DeviceCode",
@@ -21,6 +25,8 @@ PUBLIC = {
     "FatalIntegrationError", "AlreadyRunningError", "DeliveryError", "ExportError",
     "LiteralSecretError",
     "SandboxError",
+    # contracts, snapshots, drift (apinotebook.contract)
+    "ContractViolationError", "SnapshotMismatchError", "SchemaDriftError",
     # OAuth 2.0 errors (RFC 6749 section 5.2, RFC 8628 section 3.5)
     "OAuth2Error", "InvalidRequestError", "InvalidClientError", "UnauthorizedClientError",
     "UnsupportedGrantTypeError", "InvalidScopeError", "InvalidGrantError", "RefreshTokenRevoked",

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import httpx
 
+from apinotebook._core.contracts import after_response, contract_mode
 from apinotebook._core.http import DEFAULT_MAX_RESPONSE_SIZE, ClientBase, HistoryArg, HttpCore
 from apinotebook._core.secrets import mask_text, mask_url
 from apinotebook._core.views import show
@@ -44,6 +45,7 @@ from apinotebook._exceptions import (
     SpecError,
 )
 from apinotebook._exchange import Exchange
+from apinotebook.graphql._subscribe import SubscriptionsMixin
 from apinotebook.retry import Retry
 
 if TYPE_CHECKING:
@@ -69,7 +71,7 @@ ACCEPT = "application/graphql-response+json, application/json"
 _RETRY_INTROSPECTION = frozenset({401, 403, 407, 408, 429, 502, 503, 504})
 
 
-class GraphQLClient(ClientBase):
+class GraphQLClient(SubscriptionsMixin, ClientBase):
     """A client for one GraphQL endpoint.
 
     Args:
@@ -99,6 +101,8 @@ class GraphQLClient(ClientBase):
         max_response_size: bytes; larger bodies raise ``ResponseTooLarge``.
         verify: TLS verification (on by default).
         strict: refuse a schema that breaks strict validation (SpecError).
+        check_contracts: check each response's data against the query's result type
+            (``True``: keep the result; ``"raise"``: raise ContractViolationError).
     """
 
     def __init__(
@@ -116,7 +120,9 @@ class GraphQLClient(ClientBase):
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
         verify: Any = True,
         strict: bool = False,
+        check_contracts: bool | str = False,
     ) -> None:
+        self._contract_mode = contract_mode(check_contracts)
         merged = httpx.Headers({"Accept": ACCEPT})
         merged.update(dict(headers or {}))
         self._core = HttpCore(
@@ -295,9 +301,8 @@ class GraphQLClient(ClientBase):
         prepared = prepare(query, operation_name)
         if prepared.kind == "subscription":
             raise ConfigError(
-                f"{prepared.label!r} is a subscription: subscriptions need a WebSocket or SSE "
-                "connection and GraphQLClient speaks GraphQL over HTTP (queries and "
-                "mutations). Use gql with a websockets transport for subscriptions."
+                f"{prepared.label!r} is a subscription: start it with client.subscribe(...) "
+                "and iterate the results (a WebSocket or SSE connection)."
             )
         if variables is not None and not isinstance(variables, Mapping):
             raise ConfigError(f"variables= takes a dict, not {type(variables).__name__}")
@@ -395,11 +400,9 @@ class GraphQLClient(ClientBase):
         variables: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
     ) -> Exchange:
-        request = self._build(prepared, variables, headers)
-        return self._core.send(
-            request, protocol="graphql", operation=prepared.label,
-            idempotent=True if prepared.kind == "query" else None,
-        )  # fmt: skip
+        exchange = self._core.send(self._build(prepared, variables, headers), protocol="graphql",
+            operation=prepared.label, idempotent=prepared.kind == "query" or None)  # fmt: skip
+        return after_response(exchange, self._schema, self._contract_mode)
 
     def paginate(
         self,
@@ -483,11 +486,10 @@ class GraphQLClient(ClientBase):
         variables: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
     ) -> Exchange:
-        request = self._build(prepared, variables, headers)
-        return await self._core.asend(
-            request, protocol="graphql", operation=prepared.label,
-            idempotent=True if prepared.kind == "query" else None,
-        )  # fmt: skip
+        exchange = await self._core.asend(self._build(prepared, variables, headers),
+            protocol="graphql", operation=prepared.label,
+            idempotent=True if prepared.kind == "query" else None)  # fmt: skip
+        return after_response(exchange, self._schema, self._contract_mode)
 
     def apaginate(
         self,

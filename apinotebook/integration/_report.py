@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from apinotebook._core.secrets import mask_text
 from apinotebook._exceptions import FatalIntegrationError
+from apinotebook.contract import ShapeDrift
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,6 +74,10 @@ class RunReport:
     errors: Counter[str] = field(default_factory=Counter)
     #: (seconds since start, records written so far, batch latency in seconds)
     samples: list[tuple[float, int, float]] = field(default_factory=list)
+    #: how the source's records changed shape since the baseline (``ShapeDrift.to_dict()``)
+    drift: dict[str, Any] | None = None
+    #: the shape the next run is compared with (stored with the run: see ``_drift.py``)
+    schema_baseline: dict[str, Any] | None = field(default=None, repr=False)
     _t0: float = field(default_factory=time.perf_counter, repr=False)
 
     # -- recording ---------------------------------------------------------------
@@ -163,6 +168,8 @@ class RunReport:
         if self.errors:
             top = "; ".join(f"{n}× {e}" for e, n in self.errors.most_common(3))
             lines.append(f"  errors: {top}")
+        if self.drift:
+            lines.append(f"  schema drift: {drift_text(self.drift)}")
         if self.error:
             lines.append(f"  stopped: {self.error}")
         return "\n".join(lines)
@@ -182,6 +189,10 @@ class RunReport:
         )
         steps = " · ".join(f"{k} {v:.2f}s" for k, v in self.steps.items())
         error = f"<div style='color:#b00020'>{escape(self.error)}</div>" if self.error else ""
+        if self.drift:
+            error += (
+                f"<div style='color:#c75000'>schema drift: {escape(drift_text(self.drift))}</div>"
+            )
         return (
             f"<div class='apinotebook-run-report'><div><b>{escape(self.integration)}</b> "
             f"<span style='color:{color};font-weight:bold'>{self.status}</span> in "
@@ -189,6 +200,11 @@ class RunReport:
             f"<table><tr>{cells}</tr></table><div style='font-size:12px'>{steps}</div>"
             f"{error}{sparkline(self.samples)}</div>"
         )
+
+
+def drift_text(drift: dict[str, Any]) -> str:
+    """``report.drift`` in words: removed, retyped, newly null and added fields."""
+    return ShapeDrift.from_dict(drift).summary()
 
 
 def sparkline(samples: list[tuple[float, int, float]], width: int = 480, height: int = 90) -> str:

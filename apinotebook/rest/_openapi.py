@@ -120,6 +120,10 @@ class OpenAPIClient(RestClient, variant="openapi"):
         """
         return self.document.operation(operation_id)
 
+    def _contract_source(self) -> Any:
+        """Responses are checked against this document."""
+        return self.document
+
     # -- requests ------------------------------------------------------------------
 
     def _plan(self, operation_id: str, params: Mapping[str, Any]) -> tuple[

@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 
+from apinotebook._core.contracts import after_response, contract_mode
 from apinotebook._core.http import (
     DEFAULT_MAX_RESPONSE_SIZE,
     ClientBase,
@@ -141,6 +142,8 @@ class SoapClient(ClientBase):
         strict: zeep's strict XML parsing; ``False`` tolerates sloppy services.
         trusted_locations: hosts or directories the WSDL may import documents
             from, besides its own origin or directory.
+        check_contracts: check each response's Body against the WSDL's XML Schema
+            (``True``: keep the result; ``"raise"``: raise ContractViolationError).
 
     Raises:
         SpecError: the WSDL is malformed, unsafe (DTD, entities, foreign imports)
@@ -166,7 +169,9 @@ class SoapClient(ClientBase):
         idempotent_operations: Iterable[str] | None = None,
         strict: bool = True,
         trusted_locations: Iterable[str] = (),
+        check_contracts: bool | str = False,
     ) -> None:
+        self._contract_mode = contract_mode(check_contracts)
         http_auth, wsse = _split_auth(auth)
         self._auth, self._wsse = http_auth, wsse
         if verify is True and transport is None:
@@ -482,6 +487,7 @@ class SoapClient(ClientBase):
         return decode, outcomes
 
     def _finish(self, name: str, exchange: Exchange, outcomes: list[Decoded]) -> Exchange:
+        after_response(exchange, self._contract, "off")  # checkable even when it raises below
         if exchange.fault is not None:
             exchange.raise_for_status()  # raises SoapFault
         outcome = outcomes[-1] if outcomes else None
@@ -491,7 +497,7 @@ class SoapClient(ClientBase):
                 f"{outcome.message}",
                 exchange=exchange,
             )
-        return exchange
+        return after_response(exchange, self._contract, self._contract_mode)
 
     def call(
         self,
@@ -523,12 +529,9 @@ class SoapClient(ClientBase):
         request = self.build_request(name, params, **kwargs)
         decode, outcomes = self._decoder(name)
         exchange = self._core.send(
-            request,
-            protocol="soap",
-            operation=name,
-            decode=decode,
+            request, protocol="soap", operation=name, decode=decode,
             idempotent=self.is_idempotent(name) if idempotent is None else idempotent,
-        )
+        )  # fmt: skip
         return self._finish(name, exchange, outcomes)
 
     async def acall(
@@ -544,12 +547,9 @@ class SoapClient(ClientBase):
         request = self.build_request(name, params, **kwargs)
         decode, outcomes = self._decoder(name)
         exchange = await self._core.asend(
-            request,
-            protocol="soap",
-            operation=name,
-            decode=decode,
+            request, protocol="soap", operation=name, decode=decode,
             idempotent=self.is_idempotent(name) if idempotent is None else idempotent,
-        )
+        )  # fmt: skip
         return self._finish(name, exchange, outcomes)
 
     # -- lifecycle -------------------------------------------------------------------------

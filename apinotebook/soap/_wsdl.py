@@ -98,6 +98,8 @@ class _Scan:
     #: ``("{ns}PortTypeOrBinding", "Operation")`` -> text
     operation_docs: dict[tuple[str, str], str] = field(default_factory=dict)
     service_docs: dict[str, str] = field(default_factory=dict)
+    #: each document's bytes, by location (apinotebook.contract builds an XML Schema of them)
+    sources: dict[str, bytes] = field(default_factory=dict)
 
     def add(self, where: str, content: bytes, *, entry: bool) -> None:
         """Check one document and collect its metadata; raise SpecError if unsafe."""
@@ -129,6 +131,7 @@ class _Scan:
         if entry and root.tag != f"{{{WSDL_NS}}}definitions":
             raise SpecError(f"{mask_url(where)} is an XML Schema, not a WSDL (<wsdl:definitions>).")
         self.documents.append(where)
+        self.sources[where] = content
         self._collect(root)
 
     def _collect(self, root: etree._Element) -> None:
@@ -181,6 +184,8 @@ class WsdlContract:
     parse_seconds: float
     #: what zeep warned about and skipped while parsing
     warnings: tuple[str, ...] = ()
+    #: each document's bytes, by location (for checking responses against the XSDs)
+    sources: dict[str, bytes] = field(default_factory=dict, repr=False)
 
 
 # -- the loader (a zeep transport) ---------------------------------------------------------
@@ -441,6 +446,7 @@ def _parse(
         service_docs=loader.scan.service_docs,
         parse_seconds=time.perf_counter() - started,
         warnings=tuple(dict.fromkeys(mask_text(str(w.message)) for w in caught)),
+        sources=loader.scan.sources,
     )
 
 

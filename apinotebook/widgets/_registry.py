@@ -12,6 +12,7 @@ from typing import Any
 from apinotebook._core.views import register_view
 from apinotebook._exchange import Exchange
 from apinotebook._history import History
+from apinotebook.contract import Diff
 from apinotebook.graphql import GraphQLClient
 from apinotebook.rest import RestClient
 from apinotebook.soap import SoapClient
@@ -49,10 +50,17 @@ def _wsdl(obj: SoapClient, /, **options: Any) -> Any:
     return WsdlExplorer(obj, **options)
 
 
+def _diff(obj: Diff, /, **options: Any) -> Any:
+    from apinotebook.widgets._diff import DiffView
+
+    return DiffView(obj, **options)
+
+
 def register_builtin_views() -> None:
-    """Register the Inspector, HistoryView and the three explorers."""
+    """Register the Inspector, HistoryView, DiffView and the three explorers."""
     register_view(Exchange, _inspector)
     register_view(History, _history)
+    register_view(Diff, _diff)
     register_view(RestClient, _builder)
     register_view(GraphQLClient, _schema)
     register_view(SoapClient, _wsdl)

@@ -22,7 +22,33 @@ function statusLine(summary) {
   if (summary.graphql_errors) {
     parts.push(h("span", { class: "apn-badge apn-warn" }, `${summary.graphql_errors} GraphQL error(s)`));
   }
+  if (summary.cache) {
+    const said = summary.cache === "revalidated" ? "from cache (304 Not Modified)" : "from the HTTP cache";
+    parts.push(h("span", { class: "apn-badge apn-cache", title: "The body was not sent again" }, said));
+  }
+  if (summary.rate_limit) {
+    const cls = summary.rate_limit_low ? "apn-badge apn-warn" : "apn-muted";
+    parts.push(h("span", { class: `${cls} apn-ratelimit`, title: "Rate limit" }, `Rate limit: ${summary.rate_limit}`));
+  }
+  if (summary.api_version) {
+    parts.push(h("span", { class: "apn-muted apn-version", title: "API version" }, `API version: ${summary.api_version}`));
+  }
   return h("div", { class: "apn-status" }, parts);
+}
+
+// the contract check's outcome (ex.check_contract(), check_contracts=): a badge and the violations
+function contractBox(contract) {
+  if (!contract || !contract.against) return h("div", { hidden: true });
+  if (!contract.checked) {
+    return h("div", { class: "apn-contract apn-muted" }, `Contract not checked: ${contract.reason || ""}`);
+  }
+  if (contract.ok) {
+    return h("div", { class: "apn-contract" }, h("span", { class: "apn-badge apn-ok" }, "contract ok"), ` ${contract.against}`);
+  }
+  const rows = contract.violations.map((v) => h("tr", null, h("td", null, h("code", null, v.path)), h("td", null, v.kind), h("td", null, v.message)));
+  return h("details", { class: "apn-contract", open: true },
+    h("summary", null, h("span", { class: "apn-badge apn-bad" }, `${contract.violations.length} contract violation(s)`), ` ${contract.against}`),
+    h("table", { class: "apn-table" }, h("thead", null, h("tr", null, ["path", "kind", "problem"].map((t) => h("th", null, t)))), h("tbody", null, rows)));
 }
 
 function nodeLabel(kind, node) {
@@ -411,7 +437,7 @@ function render({ model, el }) {
   const ctx = { model, request, fail: (err) => showError(errorBox, err) };
   const tabbar = h("div", { class: "apn-tabs", role: "tablist" });
   const panels = h("div", { class: "apn-panels" });
-  const root = h("div", { class: "apn apn-inspector" }, statusLine(model.get("summary")), tabbar, errorBox, panels);
+  const root = h("div", { class: "apn apn-inspector" }, statusLine(model.get("summary")), contractBox(model.get("contract")), tabbar, errorBox, panels);
   const built = {};
   function open(name) {
     showError(errorBox, null);
