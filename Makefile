@@ -15,7 +15,7 @@ help:
 	@echo "make lab        set up, start the sandbox, open JupyterLab on notebooks/"
 	@echo "make test       set up and run lint, types, unit, notebook and browser tests"
 	@echo "make bench      run the benchmarks and rewrite docs/benchmarks.md"
-	@echo "make corpus     run the real-world corpus (551 description files; fetched and cached)"
+	@echo "make corpus     run the real-world corpus (552 description files; fetched and cached)"
 	@echo "make test-py312 / test-py313: core and sandbox tests under Python 3.12 / 3.13"
 
 $(BIN)/python:
