@@ -49,9 +49,10 @@ def _rest_pair(
     """``ours(i)`` and ``raw(i)``: call number ``i`` of ``shape`` through each side."""
     from apinotebook import Bearer, History, RestClient
 
-    ours_client = RestClient(
-        url, auth=Bearer(token), history=History(maxlen=500), transport=transport
-    )
+    ours_client = RestClient(  # no revalidation: both sides fetch whole bodies (bench_conventions)
+        url, auth=Bearer(token), history=History(maxlen=500), transport=transport,
+        conditional=False,
+    )  # fmt: skip
     raw_client = httpx.Client(
         base_url=url + "/", headers={"Authorization": f"Bearer {token}"}, transport=transport
     )
@@ -206,7 +207,7 @@ def _paginate(env: dict[str, str], contacts: int) -> dict[str, Any]:
     from apinotebook import Bearer, History, RestClient
 
     url, token = env["CRM_URL"], env["CRM_TOKEN"]
-    client = RestClient(url, auth=Bearer(token), history=History(maxlen=500))
+    client = RestClient(url, auth=Bearer(token), history=History(maxlen=500), conditional=False)
     raw_client = httpx.Client(base_url=url + "/", headers={"Authorization": f"Bearer {token}"})
     counts: dict[str, int] = {}
 
@@ -239,7 +240,9 @@ def _fanout(env: dict[str, str], requests_n: int) -> dict[str, Any]:
 
     url, token = env["CRM_URL"], env["CRM_TOKEN"]
     ids = [f"c_{i:06d}" for i in range(1, requests_n + 1)]
-    client = RestClient(url, auth=Bearer(token), history=History(maxlen=requests_n + 10))
+    client = RestClient(
+        url, auth=Bearer(token), history=History(maxlen=requests_n + 10), conditional=False
+    )
     levels = (2, 4, 8, 16)
 
     async def raw_once(concurrency: int) -> None:
