@@ -203,6 +203,20 @@ def _find_ids(value: Any) -> list[str]:
     return found
 
 
+def raw_contacts(raw_client: httpx.Client) -> Any:
+    """The hand-written equivalent of ``paginate``: a generator of the CRM's contacts."""
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 100}
+        if cursor:
+            params["cursor"] = cursor
+        page = raw_client.get("contacts", params=params).json()
+        yield from page["data"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return
+
+
 def _paginate(env: dict[str, str], contacts: int) -> dict[str, Any]:
     from apinotebook import Bearer, History, RestClient
 
@@ -214,20 +228,8 @@ def _paginate(env: dict[str, str], contacts: int) -> dict[str, Any]:
     def ours() -> None:
         counts["ours"] = sum(1 for _ in client.paginate("/contacts", params={"limit": 100}))
 
-    def raw_items() -> Any:  # the hand-written equivalent: a generator of the items
-        cursor = None
-        while True:
-            params: dict[str, Any] = {"limit": 100}
-            if cursor:
-                params["cursor"] = cursor
-            page = raw_client.get("contacts", params=params).json()
-            yield from page["data"]
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return
-
     def raw() -> None:
-        counts["raw"] = sum(1 for _ in raw_items())
+        counts["raw"] = sum(1 for _ in raw_contacts(raw_client))
 
     result = compare(ours, raw, repeat=9)
     result["items"] = counts
