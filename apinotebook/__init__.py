@@ -10,6 +10,7 @@ from typing import Any
 from apinotebook.__about__ import __version__
 from apinotebook._core import compat as _compat
 from apinotebook._core import contracts as _contracts
+from apinotebook._core import converters as _converters
 from apinotebook._core import views as _views
 from apinotebook._core.ratelimit import ApiDeprecationWarning
 from apinotebook._core.secrets import Secret
@@ -18,6 +19,7 @@ from apinotebook._exceptions import (
     AccessDeniedError,
     AlreadyRunningError,
     ApiNotebookError,
+    CassetteError,
     ConfigError,
     ConnectError,
     ContractViolationError,
@@ -52,6 +54,7 @@ from apinotebook._exceptions import (
     SpecError,
     TransportError,
     UnauthorizedClientError,
+    UnmatchedRequestError,
     UnsupportedGrantTypeError,
 )
 from apinotebook._exchange import Attempt, Exchange, Request
@@ -65,10 +68,12 @@ from apinotebook.auth import (
     OAuth2DeviceCode,
     WsseUsernameToken,
 )
+from apinotebook.cassettes import Cassette, record, replay
 from apinotebook.graphql import GraphQLClient
 from apinotebook.rest import CurlClient, OpenAPIClient, RestClient, client_from_curl
 from apinotebook.retry import Retry
 from apinotebook.soap import SoapClient
+from apinotebook.streams import WebSocketClient
 
 __all__ = [
     "AccessDeniedError",
@@ -79,6 +84,8 @@ __all__ = [
     "Attempt",
     "Basic",
     "Bearer",
+    "Cassette",
+    "CassetteError",
     "ConfigError",
     "ConnectError",
     "ContractViolationError",
@@ -126,10 +133,14 @@ __all__ = [
     "SpecError",
     "TransportError",
     "UnauthorizedClientError",
+    "UnmatchedRequestError",
     "UnsupportedGrantTypeError",
+    "WebSocketClient",
     "WsseUsernameToken",
     "history",
     "load_ipython_extension",
+    "record",
+    "replay",
     "show",
     "__version__",
 ]
@@ -158,6 +169,14 @@ def _load_contracts() -> None:
 
 
 _contracts.set_loader(_load_contracts)
+
+
+def _load_converters() -> None:
+    """Register ``History.to_postman``'s converter the first time it is asked for."""
+    import apinotebook.collections  # noqa: F401  (registers itself)
+
+
+_converters.set_loader(_load_converters)
 
 # names that moved in 0.2; the old paths warn and keep working
 _RENAMED: dict[str, tuple[str, Any]] = {

@@ -44,7 +44,9 @@ ApiNotebookError
 ├── SnapshotMismatchError       a response differs from its snapshot (also an AssertionError)
 ├── ExportError                 a notebook cannot be exported
 │   └── LiteralSecretError      a cell holds a literal secret; points at cell and line
-└── SandboxError                the demo services could not start or be controlled
+├── SandboxError                the demo services could not start or be controlled
+└── CassetteError               a cassette cannot be read, written or used
+    └── UnmatchedRequestError   replay only: nothing recorded matches; names the closest and why
 ```
 """
 
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AlreadyRunningError",
     "ApiNotebookError",
+    "CassetteError",
     "ConfigError",
     "ConnectError",
     "ContractViolationError",
@@ -96,6 +99,7 @@ __all__ = [
     "SoapFault",
     "SpecError",
     "TransportError",
+    "UnmatchedRequestError",
 ]
 
 
@@ -485,3 +489,36 @@ class LiteralSecretError(ExportError):
 
 class SandboxError(ApiNotebookError):
     """The demo services could not start or be controlled."""
+
+
+# -- cassettes ---------------------------------------------------------------
+
+
+class CassetteError(ApiNotebookError):
+    """A cassette (``apinotebook.record`` / ``replay``) cannot be read, written or used."""
+
+
+class UnmatchedRequestError(CassetteError):
+    """A replayed request matches nothing in the cassette.
+
+    Attributes:
+        path: the cassette file.
+        request: ``"METHOD URL"`` of the request (secrets masked).
+        closest: ``"METHOD URL"`` of the closest recorded request, if any.
+        differences: why the closest one did not match, one line per part.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        request: str,
+        closest: str | None = None,
+        differences: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.request = request
+        self.closest = closest
+        self.differences = list(differences)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from apinotebook._core import json as _json
+from apinotebook._core.cassette import ReplayedHeaders
 from apinotebook._core.contracts import ContractMethods
 from apinotebook._core.curlfmt import format_curl
 from apinotebook._core.ratelimit import ApiLifecycle, RateLimit, parse_lifecycle, parse_rate_limit
@@ -249,8 +250,8 @@ class Exchange(ContractMethods):
 
     @property
     def size(self) -> int:
-        """Response body size in bytes."""
-        return len(self.content)
+        """Response body size in bytes (kept in ``meta`` when a history dropped the body)."""
+        return len(self.content) or int(self.meta.get("response_bytes", 0))
 
     @property
     def content_type(self) -> str:
@@ -261,6 +262,11 @@ class Exchange(ContractMethods):
     def retries(self) -> int:
         """How many times the request was retried."""
         return max(0, len(self.attempts) - 1)
+
+    @property
+    def replayed(self) -> bool:
+        """True when the response was served from a cassette (``apinotebook.replay``)."""
+        return isinstance(self.headers, ReplayedHeaders)
 
     @property
     def fault(self) -> dict[str, Any] | None:
@@ -280,6 +286,16 @@ class Exchange(ContractMethods):
             self._cache["rate_limit"] = parse_rate_limit(self.headers, now=now)
         limit: RateLimit | None = self._cache["rate_limit"]
         return limit
+
+    @property
+    def from_cache(self) -> bool:
+        """The body was served from a cache: a ``304`` revalidated it, or the HTTP cache held it.
+
+        ``meta["cache"]`` says which (``"revalidated"`` or ``"hit"``); a
+        revalidated exchange has the remembered status and body and the 304's
+        fresh headers (``meta["wire_status"]`` is 304).
+        """
+        return bool(self.meta.get("cache"))
 
     @property
     def lifecycle(self) -> ApiLifecycle | None:
@@ -538,9 +554,15 @@ class Exchange(ContractMethods):
         target = f"{what} " if what else ""
         outcome = f"{self.status} {self.reason}" if self.status else f"failed: {self.error}"
         retries = f" · {self.retries} retries" if self.retries else ""
+        cached = self.meta.get("cache")
+        if cached:
+            retries += (
+                " · from cache (304 Not Modified)" if cached == "revalidated" else " · cached"
+            )
+        replayed = " · replayed" if self.replayed else ""
         return (
             f"{self.protocol} {self.method} {target}{mask_url(self.url)} → {outcome} · "
-            f"{self.elapsed * 1000:.1f} ms · {human_size(self.size)}{retries}"
+            f"{self.elapsed * 1000:.1f} ms · {human_size(self.size)}{retries}{replayed}"
         )
 
     def __repr__(self) -> str:

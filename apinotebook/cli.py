@@ -140,9 +140,11 @@ def _build_parser(extra: Sequence[Callable[..., None]] = ()) -> argparse.Argumen
 
 def _extra_commands() -> list[Callable[..., None]]:
     """Subcommands that live beside the feature they drive."""
+    from apinotebook.collections import add_collection_commands
     from apinotebook.export import add_export_command
+    from apinotebook.mock import add_mock_command
 
-    return [add_export_command]
+    return [add_export_command, add_mock_command, add_collection_commands]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -308,7 +308,6 @@ def run(entities: int | None = None, *, repeat: int | None = None, seed: int = 7
     if client.validate(query):
         raise RuntimeError(f"the sample query does not validate: {client.validate(query)}")
 
-    results["real_world"] = real_world(max(repeat, 7))  # small loads: more samples
     results["ratios"] = {
         "client_sdl_text / raw_build_schema+validate_schema": seconds["client_sdl_text"]
         / seconds["raw_build_schema+validate_schema"],
@@ -325,66 +324,6 @@ def run(entities: int | None = None, *, repeat: int | None = None, seed: int = 7
     return results
 
 
-#: GitHub's public schema, from the real-world corpus (tests/corpus, fetched and cached)
-GITHUB = ("octokit-graphql-schema-15.26.1", "package/schema.graphql", "package/schema.json")
-
-
-def real_world(repeat: int) -> dict[str, Any] | None:
-    """GitHub's published schema (SDL and introspection) beside graphql-core's best load.
-
-    graphql-core's best load is its build with validation skipped (which is also
-    the only way it loads this schema: strict validation refuses it), from text,
-    with the garbage collector paused as GraphQLClient pauses it. ``None`` when
-    the corpus is not in the cache (``make corpus`` fetches it).
-    """
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from graphql import build_client_schema, build_schema
-
-    from apinotebook import GraphQLClient
-    from tests.corpus.fetch import cache_dir
-
-    root = cache_dir() / "extracted" / GITHUB[0]
-    sdl_path, json_path = root / GITHUB[1], root / GITHUB[2]
-    if not (sdl_path.is_file() and json_path.is_file()):
-        return None
-    sdl = sdl_path.read_text(encoding="utf-8")
-
-    def raw_sdl() -> None:
-        build_schema(sdl, no_location=True, assume_valid=True, assume_valid_sdl=True)
-
-    def raw_json() -> None:
-        data = json.loads(json_path.read_text(encoding="utf-8"))
-        build_client_schema(data.get("data", data), assume_valid=True)
-
-    seconds = {
-        "raw_sdl_best": _time(_gc_paused(raw_sdl), repeat),
-        "client_sdl_file": _time(lambda: GraphQLClient(schema=sdl_path, history=False), repeat),
-        "raw_introspection_best": _time(_gc_paused(raw_json), repeat),
-        "client_introspection_file": _time(
-            lambda: GraphQLClient(schema=json_path, history=False), repeat
-        ),
-    }
-    client = GraphQLClient(schema=sdl_path, history=False)
-    t0 = time.process_time()
-    GraphQLClient(schema=sdl_path, history=False)
-    seconds["client_sdl_file (cached, re-run cell)"] = time.process_time() - t0
-    t0 = time.process_time()
-    problems = client.schema_problems
-    seconds["schema_problems (strict validation, on demand)"] = time.process_time() - t0
-    return {
-        "types": len(client.schema.type_map),
-        "problems": len(problems),
-        "seconds": seconds,
-        "ratios": {
-            "client_sdl_file / raw_sdl_best": seconds["client_sdl_file"] / seconds["raw_sdl_best"],
-            "client_introspection_file / raw_introspection_best": seconds[
-                "client_introspection_file"
-            ]
-            / seconds["raw_introspection_best"],
-        },
-    }
-
-
 def markdown(results: dict[str, Any]) -> str:
     """The results as a Markdown section for docs/benchmarks.md."""
     lines = [
@@ -399,21 +338,11 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [f"| {name} | {value * 1000:.1f} ms |" for name, value in results["seconds"].items()]
     lines += ["", "| ratio (lower is better for us) | value |", "| --- | --- |"]
     lines += [f"| {name} | {value:.2f} |" for name, value in results["ratios"].items()]
-    real = results.get("real_world")
-    if real:
-        lines += [
-            "",
-            f"GitHub's published schema from the real-world corpus ({real['types']:,} types; "
-            f"strict validation finds {real['problems']} problems, so graphql-core loads it "
-            "only with validation skipped, which is the raw side here). Target: at most "
-            "1.2x graphql-core's best load.",
-            "",
-            "| measurement | time |",
-            "| --- | --- |",
-        ]
-        lines += [f"| {name} | {value * 1000:.1f} ms |" for name, value in real["seconds"].items()]
-        lines += ["", "| ratio | value |", "| --- | --- |"]
-        lines += [f"| {name} | {value:.2f} |" for name, value in real["ratios"].items()]
+    lines += [
+        "",
+        "GitHub's published schema (the biggest of the real-world corpus) is measured "
+        "in the corpus section.",
+    ]
     return "\n".join(lines)
 
 

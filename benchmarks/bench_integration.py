@@ -27,6 +27,7 @@ import sys
 import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -159,18 +160,27 @@ def raw(env: dict[str, str], list_id: str, *, limit: int | None = None) -> Calla
 SIDES = ("ours", "raw", "ours_unvalidated")
 
 
+@contextmanager
+def warm_sandbox(
+    contacts: int, sides: tuple[str, ...], i: int
+) -> Iterator[tuple[dict[str, str], str, dict[str, str]]]:
+    """A sandbox process with ``contacts``, warmed up: its env, a temp dir, a list per side."""
+    with (
+        sandbox_process("--contacts", str(contacts), "--option", "crm.messy_rate=0") as env,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        lists = {side: _new_list(env, f"bench-{side}-{i}") for side in sides}
+        # a full warm-up pass: app set-up, seed data, the CRM's indexes and the mail
+        # store's first growth happen here, not in whichever side happens to go first
+        raw(env, _new_list(env, f"bench-warm-{i}"))()
+        yield env, tmp, lists
+
+
 def _throughput(contacts: int, repeat: int) -> dict[str, Any]:
     times: dict[str, list[float]] = {side: [] for side in SIDES}
     written: dict[str, int] = {}
     for i in range(repeat):
-        with (
-            sandbox_process("--contacts", str(contacts), "--option", "crm.messy_rate=0") as env,
-            tempfile.TemporaryDirectory() as tmp,
-        ):
-            lists = {side: _new_list(env, f"bench-{side}-{i}") for side in SIDES}
-            # a full warm-up pass: app set-up, seed data, the CRM's indexes and the mail
-            # store's first growth happen here, not in whichever side happens to go first
-            raw(env, _new_list(env, f"bench-warm-{i}"))()
+        with warm_sandbox(contacts, SIDES, i) as (env, tmp, lists):
             sides = {
                 "ours": ours(env, lists["ours"], Path(tmp) / "ours.db"),
                 "raw": raw(env, lists["raw"]),

@@ -11,8 +11,14 @@ or Prefect are not collected at all, rather than skipped.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from pg_server import PostgresServer, start_server
+
+# pytester runs pytest inside a test (the cassette plugin's tests, tests/cassettes)
+pytest_plugins = ["pytester"]
 
 NEEDS_NOTEBOOK = ("widgets", "browser", "notebooks", "magics", "lab")
 NEEDS_PREFECT = ("prefect",)
@@ -31,3 +37,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
         if "reliability" in parts:
             item.add_marker(pytest.mark.reliability)
+
+
+# the integration state's backends: the state suites run against each (PostgreSQL needs
+# the [postgres] extra, so the core profile runs SQLite only)
+STATE_BACKENDS = (
+    ["sqlite"]
+    if os.environ.get("APINOTEBOOK_TEST_PROFILE") == "core"
+    else [
+        "sqlite",
+        "postgresql",
+    ]
+)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (see tests/pg_server.py)."""
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=STATE_BACKENDS)
+def state_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def state_url(request: pytest.FixtureRequest, state_backend: str, tmp_path: Path) -> str:
+    """A fresh, empty state: a SQLite file or a new PostgreSQL database."""
+    if state_backend == "sqlite":
+        return str(tmp_path / "state.db")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()

@@ -10,6 +10,10 @@ PUBLIC = {
     "Exchange", "Request", "Attempt", "History", "history", "show",
     "RestClient", "OpenAPIClient", "CurlClient", "GraphQLClient", "SoapClient", "Retry",
     "ApiDeprecationWarning",
+    # streams (SSE and subscriptions are methods of the clients)
+    "WebSocketClient",
+    # record and replay
+    "record", "replay", "Cassette", "CassetteError", "UnmatchedRequestError",
     # auth
     "ApiKey", "Basic", "Bearer", "OAuth2ClientCredentials", "WsseUsernameToken", "Secret",
     "OAuth2AuthorizationCode", "OAuth2DeviceCode",

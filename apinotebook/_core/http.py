@@ -32,13 +32,15 @@ from typing import Any, Literal, Self
 import httpx
 
 from apinotebook.__about__ import __version__
+from apinotebook._core.bodies import aread_body, read_body
+from apinotebook._core.cassette import Raw as _Raw
+from apinotebook._core.cassette import through
 from apinotebook._core.errors import error_kind, map_httpx_error
-from apinotebook._core.inflate import Inflater, inflater_for
 from apinotebook._core.logmask import install as _install_log_masking
 from apinotebook._core.ratelimit import warn_lifecycle
 from apinotebook._core.redirects import next_hop
 from apinotebook._core.secrets import mask_url
-from apinotebook._exceptions import ConfigError, ProtocolError, ResponseTooLarge, TransportError
+from apinotebook._exceptions import ConfigError, ProtocolError, TransportError
 from apinotebook._exchange import Attempt, Exchange, ProtocolName, Request
 from apinotebook._history import History
 from apinotebook._history import history as default_history
@@ -68,15 +70,6 @@ class _Send:
 @dataclass(slots=True)
 class _Sleep:
     seconds: float
-
-
-@dataclass(slots=True)
-class _Raw:
-    status: int
-    headers: httpx.Headers
-    content: bytes
-    elapsed: float
-    started_at: datetime
 
 
 _Step = _Send | _Sleep
@@ -275,7 +268,7 @@ class HttpCore:
             current, hop_auth = request, first_auth
             redirects: list[str] = []
             while True:
-                outcome = yield _Send(current, hop_auth)
+                outcome = yield from through(_Send(current, hop_auth), protocol, operation)
                 if not isinstance(outcome, _Raw) or not self.follow_redirects:
                     break
                 if outcome.status not in _REDIRECTS or "location" not in outcome.headers:
@@ -383,85 +376,30 @@ class HttpCore:
             auth=auth,
             decode=decode,
         )
-        step = next(flow)
+        result: _Raw | TransportError | None = None  # a cassette may answer without a step
         while True:
-            result: _Raw | TransportError | None
-            if isinstance(step, _Sleep):
-                time.sleep(step.seconds)
-                result = None
-            else:
-                result = self._send_once(step)
             try:
                 step = flow.send(result)
             except StopIteration as stop:
                 exchange: Exchange = stop.value
                 return exchange
+            if isinstance(step, _Sleep):
+                time.sleep(step.seconds)
+                result = None
+            else:
+                result = self._send_once(step)
 
     def _send_once(self, step: _Send) -> _Raw | TransportError:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         try:
             response = self._client.send(step.request, auth=step.auth, stream=True)
-            try:
-                content = self._read(response)
-            finally:
-                response.close()
+            content = read_body(response, self.max_response_size)
         except httpx.HTTPError as exc:
             return map_httpx_error(exc, step.request)
         return _Raw(
             response.status_code, response.headers, content, time.perf_counter() - t0, started
         )
-
-    def _too_large(self, response: httpx.Response, size: int | None) -> ResponseTooLarge:
-        url = mask_url(str(response.request.url))
-        got = f"{size:,} bytes" if size is not None else "more"
-        return ResponseTooLarge(
-            f"The response from {url} is {got}, over the limit of {self.max_response_size:,} "
-            "bytes. Pass max_response_size= to the client to raise it (or None to disable).",
-            url=url,
-        )
-
-    def _read_whole(self, response: httpx.Response) -> bool:
-        """Check the declared length; whether the body can be read in one go.
-
-        A body declared over the limit is refused before it is read. A plain
-        body of declared (and so checked) length is read whole; a compressed
-        or unsized one is streamed and counted (:meth:`_count`).
-        """
-        declared = response.headers.get("content-length", "")
-        if not declared.isdigit():
-            return False
-        limit = self.max_response_size
-        if limit is not None and int(declared) > limit:
-            raise self._too_large(response, int(declared))
-        return "content-encoding" not in response.headers
-
-    def _count(self, response: httpx.Response, size: int, chunk: bytes) -> int:
-        """``size`` plus ``chunk``; raises once a streamed body passes the limit."""
-        size += len(chunk)
-        if self.max_response_size is not None and size > self.max_response_size:
-            raise self._too_large(response, None)
-        return size
-
-    def _inflater(self, response: httpx.Response) -> Inflater | None:
-        return inflater_for(
-            response, self.max_response_size, lambda: self._too_large(response, None)
-        )
-
-    def _read(self, response: httpx.Response) -> bytes:
-        if self._read_whole(response):
-            return response.read()
-        inflater = self._inflater(response)
-        if inflater is not None:  # decoded here, in bounded steps (gzip bombs)
-            for raw in response.iter_raw():
-                inflater.feed(raw)
-            return inflater.finish()
-        parts: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size = self._count(response, size, chunk)
-            parts.append(chunk)
-        return b"".join(parts)
 
     # -- async driver ----------------------------------------------------------
 
@@ -501,48 +439,31 @@ class HttpCore:
             auth=auth,
             decode=decode,
         )
-        step = next(flow)
+        result: _Raw | TransportError | None = None  # a cassette may answer without a step
         while True:
-            result: _Raw | TransportError | None
-            if isinstance(step, _Sleep):
-                await asyncio.sleep(step.seconds)
-                result = None
-            else:
-                result = await self._asend_once(client, step)
             try:
                 step = flow.send(result)
             except StopIteration as stop:
                 exchange: Exchange = stop.value
                 return exchange
+            if isinstance(step, _Sleep):
+                await asyncio.sleep(step.seconds)
+                result = None
+            else:
+                result = await self._asend_once(client, step)
 
     async def _asend_once(self, client: httpx.AsyncClient, step: _Send) -> _Raw | TransportError:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         try:
             response = await client.send(step.request, auth=step.auth, stream=True)
-            try:
-                parts: list[bytes] = []
-                whole = self._read_whole(response)
-                inflater = None if whole else self._inflater(response)
-                if whole:
-                    parts.append(await response.aread())
-                elif inflater is not None:  # decoded here, in bounded steps (gzip bombs)
-                    async for raw in response.aiter_raw():
-                        inflater.feed(raw)
-                    parts.append(inflater.finish())
-                else:
-                    size = 0
-                    async for chunk in response.aiter_bytes():
-                        size = self._count(response, size, chunk)
-                        parts.append(chunk)
-            finally:
-                await response.aclose()
+            content = await aread_body(response, self.max_response_size)
         except httpx.HTTPError as exc:
             return map_httpx_error(exc, step.request)
         return _Raw(
             response.status_code,
             response.headers,
-            b"".join(parts),
+            content,
             time.perf_counter() - t0,
             started,
         )

@@ -44,7 +44,7 @@ from apinotebook._exceptions import (
     RefreshTokenRevoked,
     TransportError,
 )
-from apinotebook.auth._tokens import TokenSet, TokenStore, resolve_store
+from apinotebook.auth._tokens import TokenSet, TokenStore, resolve_store, store_lock
 
 if TYPE_CHECKING:
     from joserfc.jwk import KeySet
@@ -237,6 +237,10 @@ class OAuth2Flow(httpx.Auth):
         refreshed already, and presenting the rotated-away refresh token again
         would make the server revoke the whole family.
         """
+        with store_lock(self.store, self.name):  # and one process at a time (file store)
+            return self._refresh_with(tokens)
+
+    def _refresh_with(self, tokens: TokenSet) -> TokenSet | None:
         stored = self.store.load(self.name)
         if stored is not None and stored != tokens:
             self._tokens = tokens = stored

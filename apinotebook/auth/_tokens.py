@@ -19,12 +19,15 @@ wherever apinotebook renders text.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import stat
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,6 +42,7 @@ __all__ = [
     "TokenSet",
     "TokenStore",
     "resolve_store",
+    "store_lock",
 ]
 
 KEYRING_SERVICE = "apinotebook-oauth"
@@ -228,8 +232,50 @@ class FileTokenStore:
         """Remove the file."""
         self.path(name).unlink(missing_ok=True)
 
+    @contextlib.contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """Hold ``name``'s lock file: one refresh at a time across processes.
+
+        Two processes (a notebook and an exported script, or two scheduled runs)
+        whose tokens expire together must not both present the refresh token: with
+        rotation the second presentation reuses a rotated-away token, and the
+        server revokes the whole family. The one that waited finds the fresh
+        tokens in the file. An advisory ``flock`` (``msvcrt.locking`` on Windows)
+        on ``<name>.lock``; the operating system releases it if the process dies.
+        """
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.directory / f"{_checked(name)}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            _lock_file(fd)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self.directory)!r})"
+
+
+def _lock_file(fd: int) -> None:
+    """Block until this process holds an exclusive lock on ``fd``."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                return
+            except OSError:  # LK_LOCK gives up after 10 s: keep waiting
+                continue
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def store_lock(store: TokenStore, name: str) -> contextlib.AbstractContextManager[None]:
+    """The store's cross-process lock for ``name`` (a no-op for stores without one)."""
+    lock = getattr(store, "lock", None)
+    return lock(name) if callable(lock) else contextlib.nullcontext()
 
 
 class KeyringTokenStore:

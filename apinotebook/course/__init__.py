@@ -3,6 +3,8 @@
 from apinotebook.course._checks import Verdict, check
 from apinotebook.course._criteria import CRITERIA, FIT, OPTIONS, WHY, Criterion
 from apinotebook.course._decide import OptionScore, Reason, Recommendation, recommend
+from apinotebook.course._exercise_bank import exercise, hint, solution
+from apinotebook.course._exercises import Exercise, Mistake
 from apinotebook.course._helper_ui import DecisionHelper, decision_helper
 
 __all__ = [
@@ -12,11 +14,16 @@ __all__ = [
     "WHY",
     "Criterion",
     "DecisionHelper",
+    "Exercise",
+    "Mistake",
     "OptionScore",
     "Reason",
     "Recommendation",
     "Verdict",
     "check",
     "decision_helper",
+    "exercise",
+    "hint",
     "recommend",
+    "solution",
 ]

@@ -14,7 +14,17 @@ replay | status`` (see :mod:`apinotebook.export.runtime`). From a shell:
 """
 
 from apinotebook.export._cli import add_export_command
-from apinotebook.export._notebook import CellReport
+from apinotebook.export._notebook import CellReport, read_notebook
 from apinotebook.export._script import TARGETS, ExportResult, export_notebook
+from apinotebook.export._secrets_scan import is_secret_name, looks_like_credential
 
-__all__ = ["TARGETS", "CellReport", "ExportResult", "add_export_command", "export_notebook"]
+__all__ = [
+    "TARGETS",
+    "CellReport",
+    "ExportResult",
+    "add_export_command",
+    "export_notebook",
+    "is_secret_name",
+    "looks_like_credential",
+    "read_notebook",
+]

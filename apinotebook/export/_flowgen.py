@@ -1,21 +1,22 @@
-"""The Prefect target: the same script, plus a flow of extract, transform and load tasks.
+"""The Prefect target: the same script, plus a flow that runs the integration in chunks.
 
 The generated file keeps the notebook's code and command line and adds::
 
-    @prefect.task(name="extract", retries=3, retry_delay_seconds=10, cache_policy=NO_CACHE)
-    def extract_task(limit: int | None = None) -> Extracted:
-        return sync.extract(limit=limit)
-    ...
-    @prefect.flow(name="crm-to-newsletter")
-    def crm_to_newsletter_flow(limit: int | None = None) -> RunReport:
-        return load_task(transform_task(extract_task(limit)), limit)
+    @prefect.task(name="sync-chunk", retries=3, retry_delay_seconds=10, cache_policy=NO_CACHE)
+    def chunk_task(limit: int | None = None) -> RunReport:
+        with production(sync.history):
+            return sync.run(limit=limit, progress="log", trigger="prefect")
 
-The three tasks call the integration's public staged API
-(:meth:`~apinotebook.integration.Integration.extract`, ``.map``, ``.load``; see
-:mod:`apinotebook.integration._stages`) with the same state file as the script
-target: load deduplicates, delivers in batches, dead-letters and checkpoints
-exactly as ``python sync.py run`` does. So a flow run and a script run share checkpoints and dead
-letters, and retrying ``load`` after a crash does not deliver twice.
+    @prefect.flow(name="crm-to-newsletter")
+    def crm_to_newsletter_flow(limit: int | None = None, chunk: int = 10_000) -> RunReport:
+        return run_in_chunks(sync, chunk_task, chunk=chunk, limit=limit)
+
+Each chunk task reads up to ``chunk`` records from the checkpoint, maps,
+delivers in batches and checkpoints after every batch, with the same state
+as the script target (see :mod:`apinotebook.integration._chunks`): records
+never travel between tasks in a list, so memory stays flat whatever the
+source's size, a retried chunk resumes from its last checkpoint, and a flow
+run and a script run share checkpoints and dead letters.
 
 This module never imports Prefect; only the generated file does.
 """
@@ -34,8 +35,33 @@ if TYPE_CHECKING:
 
 __all__ = ["add_flow"]
 
-EXTRACT_RETRIES = 3
-LOAD_RETRIES = 3
+CHUNK_RETRIES = 3
+#: records per chunk task (the flow's ``chunk`` parameter)
+CHUNK = 10_000
+
+
+_FLOW = '''@{chunk_decorator}
+def {task}(limit: int | None = None) -> RunReport:
+    """Up to `limit` records from the checkpoint: map, deliver, checkpoint."""
+    with production({sync}.history):  # no bodies kept: memory stays flat
+        return {sync}.run(limit=limit, progress="log", trigger="prefect")
+
+
+@{partition_decorator}
+def {part_task}(partition: str, limit: int | None = None, chunk: int = {chunk}) -> RunReport:
+    """One partition, in chunks from its own checkpoint."""
+    with production():
+        return {sync}.run_partition(partition, chunk=chunk, limit=limit)
+
+
+@prefect.flow(name={name})
+def {flow}(limit: int | None = None, chunk: int = {chunk}) -> RunReport:
+    """Run {label} once, in chunks (a task and a checkpoint each)."""
+    if {sync}.is_partitioned:  # one task per partition, run concurrently
+        ids = [p.id for p in {sync}.partitions()]
+        runs = {part_task}.map(ids, limit=unmapped(limit), chunk=unmapped(chunk))
+        return merge_reports({sync}.name, [r.result() for r in runs], trigger="prefect")
+    return run_in_chunks({sync}, {task}, chunk=chunk, limit=limit)'''
 
 
 def _free(name: str, taken: set[str]) -> str:
@@ -51,46 +77,35 @@ def add_flow(module: Module, out_name: str) -> None:
     taken |= {p.name for p in selection.params} | {selection.cli, selection.integration}
     integration_name = _integration_label(selection)
     snake = re.sub(r"\W+", "_", integration_name).strip("_").lower() or "integration"
-    names = {step: _free(f"{step}_task", taken) for step in ("extract", "transform", "load")}
+    task = _free("chunk_task", taken)
+    part_task = _free("partition_task", taken)
     flow_fn = _free(f"{snake}_flow", taken)
     sync = selection.integration
     module.target = "prefect"
     module.imports.plain.add(("prefect", None))
     module.imports.add("prefect.cache_policies", "NO_CACHE")
-    for name in ("Extracted", "Mapped", "RunReport"):
+    module.imports.add("prefect.utilities.annotations", "unmapped")
+    for name in ("RunReport", "merge_reports", "run_in_chunks"):
         module.imports.add("apinotebook.integration", name)
-    extract_args = ['name="extract"', f"retries={EXTRACT_RETRIES}", "retry_delay_seconds=10",
-                    "cache_policy=NO_CACHE"]  # fmt: skip
-    transform_args = ['name="transform"', "retries=1", "cache_policy=NO_CACHE"]
-    load_args = ['name="load"', f"retries={LOAD_RETRIES}", "retry_delay_seconds=30",
-                 "cache_policy=NO_CACHE"]  # fmt: skip
+    module.imports.add("apinotebook.export.runtime", "production")
+    options = [f"retries={CHUNK_RETRIES}", "retry_delay_seconds=10", "cache_policy=NO_CACHE"]
     module.extra.append(
-        "\n\n\n".join(
-            [
-                f"@{call('prefect.task', extract_args)}\n"
-                f"def {names['extract']}(limit: int | None = None) -> Extracted:\n"
-                '    """Read the source from the last checkpoint."""\n'
-                f"    return {sync}.extract(limit=limit)",
-                f"@{call('prefect.task', transform_args)}\n"
-                f"def {names['transform']}(extracted: Extracted) -> Mapped:\n"
-                '    """Map every record (load dead-letters the ones the mapping rejects)."""\n'
-                f"    return {sync}.map(extracted)",
-                f"@{call('prefect.task', load_args)}\n"
-                f"def {names['load']}(mapped: Mapped, limit: int | None = None) -> RunReport:\n"
-                '    """Deliver, dead-letter and checkpoint (the state the script uses)."""\n'
-                f'    return {sync}.load(mapped, limit=limit, trigger="prefect")',
-                f"@prefect.flow(name={py_literal(integration_name)})\n"
-                f"def {flow_fn}(limit: int | None = None) -> RunReport:\n"
-                f'    """Run {integration_name} once: extract, transform, load."""\n'
-                f"    extracted = {names['extract']}(limit)\n"
-                f"    return {names['load']}({names['transform']}(extracted), limit)",
-            ]
+        _FLOW.format(
+            chunk_decorator=call("prefect.task", ['name="sync-chunk"', *options]),
+            partition_decorator=call("prefect.task", ['name="sync-partition"', *options]),
+            name=py_literal(integration_name),
+            label=integration_name,
+            sync=sync,
+            task=task,
+            part_task=part_task,
+            flow=flow_fn,
+            chunk=CHUNK,
         )
     )
     module.main_args.insert(2, f"flow={flow_fn}")
     run = f"python {out_name}"
     module.commands = [
-        f"{run} run                          # one flow run (extract, transform, load)",
+        f"{run} run                          # one flow run, in chunks of 10,000 records",
         f"{run} run --dry-run --limit 20",
         f"{run} serve --cron '*/5 * * * *'   # flow.serve(): runs on schedule until stopped",
         f"{run} deploy --work-pool POOL --cron '*/5 * * * *'  # flow.deploy() to a pool",

@@ -9,6 +9,8 @@ with ``raise SystemExit(main(sync, cli=cli))``::
     python sync.py serve [--host H] [--port P] [--path /webhook] [--secret-env NAME]
     python sync.py replay
     python sync.py status [--json]
+    python sync.py --replay CASSETTE run     # every API call answered from a HAR cassette
+    python sync.py --record CASSETTE run     # every API call recorded into one
 
 Logs go to stderr, plain or as JSON lines (``--log-format json``), with every
 registered secret masked. Exit codes: 0 success, 1 some records failed
@@ -24,6 +26,7 @@ Prefect.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
 import os
@@ -45,11 +48,21 @@ from apinotebook._exceptions import (
     ConfigError,
     FatalIntegrationError,
 )
+from apinotebook._history import production
+from apinotebook.cassettes import Cassette, Mode
 
 if TYPE_CHECKING:
     from apinotebook.integration import Integration
 
-__all__ = ["EXIT_ALREADY_RUNNING", "Cli", "Parameter", "configure_logging", "main", "reveal"]
+__all__ = [
+    "EXIT_ALREADY_RUNNING",
+    "Cli",
+    "Parameter",
+    "configure_logging",
+    "main",
+    "production",
+    "reveal",
+]
 
 #: The exit code when another run of the integration holds its state.
 EXIT_ALREADY_RUNNING = 3
@@ -201,6 +214,8 @@ class Cli:
         self.environ = os.environ if environ is None else environ
         self.prog = prog or Path(sys.argv[0] or "script").name
         self.args: argparse.Namespace | None = None
+        #: the ``--replay`` / ``--record`` cassette, installed while the script runs
+        self.cassette: Cassette | None = None
         if argv is not None or module == "__main__":
             self.parse(sys.argv[1:] if argv is None else argv)
             if module == "__main__":
@@ -211,13 +226,26 @@ class Cli:
     def _common(self, parser: argparse.ArgumentParser, *, top: bool) -> None:
         default = (lambda value: value) if top else (lambda value: argparse.SUPPRESS)
         group = parser.add_argument_group("common options")
-        group.add_argument("--state", metavar="PATH", default=default(None),
-                           help="the state file (default: the notebook's)")  # fmt: skip
+        group.add_argument("--state", metavar="PATH|URL", default=default(None),
+                           help="the state file, or a postgresql:// URL (default: "
+                                "$APINOTEBOOK_STATE, else the notebook's)")  # fmt: skip
         group.add_argument("--log-format", choices=("plain", "json"), default=default("plain"),
                            help="log lines on stderr as text or JSON (default: plain)")  # fmt: skip
         group.add_argument("--log-level", default=default("INFO"),
                            choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper,
                            help="default: INFO")  # fmt: skip
+        group.add_argument(
+            "--replay",
+            metavar="CASSETTE",
+            default=default(None),
+            help="answer every API call from this HAR cassette; no network",
+        )
+        group.add_argument(
+            "--record",
+            metavar="CASSETTE",
+            default=default(None),
+            help="record every API call into this HAR cassette (secrets masked)",
+        )
         if not any(not p.secret for p in self.parameters.values()):
             return
         params = parser.add_argument_group("notebook parameters (else the environment variable)")
@@ -259,6 +287,8 @@ class Cli:
         run.add_argument("--wait", type=float, metavar="SECONDS",
                          help="wait for another run of it to finish (default: exit 3)")  # fmt: skip
         run.add_argument("--json", action="store_true", help="print the report as JSON")
+        run.add_argument("--partition", action="append", metavar="ID",
+                         help="run only this partition (repeatable)")  # fmt: skip
         if self.target == "script":
             schedule = command("schedule", "run on an interval or a cron schedule until stopped")
             when = schedule.add_mutually_exclusive_group(required=True)
@@ -284,7 +314,8 @@ class Cli:
                 when.add_argument("--every", metavar="INTERVAL", help="e.g. 5m")
                 p.add_argument("--name", help="deployment name (default: the flow's name)")
                 if name == "deploy":
-                    p.add_argument("--work-pool", required=True, help="the work pool's name")
+                    p.add_argument("--work-pool", "--pool", dest="work_pool", required=True,
+                                   help="the work pool's name")  # fmt: skip
         replay = command("replay", "send the dead letters through the mapping and destination")
         replay.add_argument("--json", action="store_true", help="print the report as JSON")
         status = command("status", "show the checkpoint, dead letters, inbox and last run")
@@ -293,9 +324,27 @@ class Cli:
 
     def parse(self, argv: Sequence[str]) -> argparse.Namespace:
         """Parse the arguments (``--help`` and usage errors exit here) and set up logging."""
-        self.args = self.parser().parse_args(list(argv))
+        parser = self.parser()
+        self.args = parser.parse_args(list(argv))
+        if self.args.replay and self.args.record:
+            parser.error("--replay and --record cannot be used together")
         configure_logging(fmt=self.args.log_format, level=self.args.log_level)
+        self.close_cassette()
+        path = self.args.replay or self.args.record
+        if path:  # installed now: the notebook's code below may call APIs as it loads
+            mode: Mode = "replay" if self.args.replay else "all"
+            try:
+                self.cassette = Cassette(path, mode=mode).install()
+            except ApiNotebookError as exc:
+                parser.error(str(exc))
+            atexit.register(self.close_cassette)
         return self.args
+
+    def close_cassette(self) -> None:
+        """Stop answering from the ``--replay`` cassette, or write the ``--record`` one."""
+        cassette, self.cassette = self.cassette, None
+        if cassette is not None:
+            cassette.eject()
 
     # -- values -----------------------------------------------------------------------
 
@@ -324,8 +373,14 @@ class Cli:
         return p.default
 
     def state_path(self, default: str | Path | None = None) -> str | Path | None:
-        """``--state`` if given, else ``default`` (the notebook's ``state=``)."""
+        """``--state``, else ``$APINOTEBOOK_STATE``, else ``default`` (the notebook's ``state=``).
+
+        A SQLite path or a PostgreSQL URL (``postgresql://user@host/db``: state
+        that runs on several machines share).
+        """
         given = getattr(self.args, "state", None) if self.args is not None else None
+        if given is None:
+            given = self.environ.get("APINOTEBOOK_STATE") or None
         return given if given is not None else default
 
     def _excepthook(
@@ -382,7 +437,9 @@ def _run(integration: Integration, args: argparse.Namespace, flow: Any) -> int:
             print(mask_text(preview.summary()))
         return 0
     try:
-        if flow is not None:
+        if args.partition:  # one or a few partitions, e.g. a failed one again
+            report = integration.run_partitions(only=args.partition, limit=args.limit)
+        elif flow is not None:
             report = flow(limit=args.limit)
         else:
             report = integration.run(limit=args.limit, progress="log", wait=args.wait)
@@ -500,6 +557,13 @@ def main(
     args = cli.args
     if args is None:  # pragma: no cover - parse() always sets it
         raise ConfigError("the command line was not parsed")
+    with production(integration.history):  # no bodies kept: memory stays flat
+        return _main(integration, cli, args, flow, extract)
+
+
+def _main(
+    integration: Integration, cli: Cli, args: argparse.Namespace, flow: Any, extract: Any
+) -> int:
     try:
         if args.command == "run":
             return _run(integration, args, flow)
@@ -530,3 +594,4 @@ def main(
         return 1
     finally:
         integration.close()
+        cli.close_cassette()

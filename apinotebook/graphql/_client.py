@@ -45,6 +45,7 @@ from apinotebook._exceptions import (
     SpecError,
 )
 from apinotebook._exchange import Exchange
+from apinotebook.graphql._subscribe import SubscriptionsMixin
 from apinotebook.retry import Retry
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ ACCEPT = "application/graphql-response+json, application/json"
 _RETRY_INTROSPECTION = frozenset({401, 403, 407, 408, 429, 502, 503, 504})
 
 
-class GraphQLClient(ClientBase):
+class GraphQLClient(SubscriptionsMixin, ClientBase):
     """A client for one GraphQL endpoint.
 
     Args:
@@ -300,9 +301,8 @@ class GraphQLClient(ClientBase):
         prepared = prepare(query, operation_name)
         if prepared.kind == "subscription":
             raise ConfigError(
-                f"{prepared.label!r} is a subscription: subscriptions need a WebSocket or SSE "
-                "connection and GraphQLClient speaks GraphQL over HTTP (queries and "
-                "mutations). Use gql with a websockets transport for subscriptions."
+                f"{prepared.label!r} is a subscription: start it with client.subscribe(...) "
+                "and iterate the results (a WebSocket or SSE connection)."
             )
         if variables is not None and not isinstance(variables, Mapping):
             raise ConfigError(f"variables= takes a dict, not {type(variables).__name__}")

@@ -38,6 +38,7 @@ from apinotebook._history import history as shared_history
 from apinotebook.integration._context import active_integration
 from apinotebook.integration._drift import DriftGuard
 from apinotebook.integration._lease import Lease, already_running
+from apinotebook.integration._partitions import Partitions
 from apinotebook.integration._pipeline import (
     Batch,
     DestinationSpec,
@@ -63,7 +64,7 @@ log = logging.getLogger("apinotebook.integration")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Integration(Triggers, DriftGuard):
+class Integration(Triggers, Partitions, DriftGuard):
     """A source, a mapping and a destination, with state, triggers and reports.
 
     Args:
@@ -117,7 +118,7 @@ class Integration(Triggers, DriftGuard):
         self._closing = threading.Event()
         self._extract: Callable[[Any], Any] | None = None
         #: the API exchanges made by this integration's runs
-        self.history = History(maxlen=history_size)
+        self.history = History(maxlen=history_size, bodies=shared_history.bodies)
         #: records read ahead from the source while the destination writes (0: off)
         self.read_ahead = read_ahead
         self._closers: list[Callable[[], None]] = []
@@ -260,22 +261,21 @@ class Integration(Triggers, DriftGuard):
     ) -> Any:
         """Run once: read since the checkpoint, map, deliver, checkpoint.
 
-        Only one run of an integration holds its state at a time: another one
-        running (in any process) makes this one wait up to ``wait`` seconds
-        (default: the integration's ``wait``), then raise :class:`AlreadyRunningError`.
+        One run at a time holds the state: another one (any process) makes this one
+        wait ``wait`` seconds (default: the integration's), then raise :class:`AlreadyRunningError`.
 
-        With ``dry_run=True`` read and map only (``limit`` defaults to 20) and
-        return a :class:`DryRunReport`: nothing is written and no state changes.
+        ``dry_run=True`` reads and maps only (``limit`` 20): a :class:`DryRunReport`, no writes.
 
         Returns:
             the :class:`RunReport` (also kept as :attr:`last_report`).
 
         Raises:
-            FatalIntegrationError: the run stopped (authentication, contract,
-                configuration); its report is attached as ``error.report``.
+            FatalIntegrationError: the run stopped; its report is ``error.report``.
         """
         if dry_run:
             return self.dry_run(limit=20 if limit is None else limit)
+        if self.is_partitioned:  # each partition with its own checkpoint: see _partitions.py
+            return self.run_partitions(limit=limit)
         return self._run(limit=limit, progress=progress, trigger=trigger, wait=wait)
 
     def _run(

@@ -35,7 +35,9 @@ A recipe (a dict, or YAML text/file)::
 
 ``$NAME`` reads an environment variable (secrets stay out of the recipe).
 Templates are ``{{ field.path | filter | filter(arg) }}`` with the filters in
-:data:`FILTERS`; nothing is evaluated as Python.
+:data:`FILTERS`; nothing is evaluated as Python. Filters with AND/OR groups of
+comparisons, lookup tables (``lookups:``), find steps (``steps:``) and branches
+(``paths:``) work as on the platforms: see :mod:`._recipe_rules`.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from typing import Any
 from apinotebook._core.paths import pick, walk
 from apinotebook._core.secrets import Secret
 from apinotebook._exceptions import ConfigError, MissingSecretError
+from apinotebook.integration._recipe_rules import find_steps, matches, parse_paths
 
 __all__ = ["FILTERS", "from_recipe", "render"]
 
@@ -96,25 +99,43 @@ def _pipes(expr: str) -> list[str]:
     return parts
 
 
+def _text_filter(fn: Callable[[str, Any], Any]) -> Callable[[Any, Any], Any]:
+    """A text filter that passes a missing value through, as platforms leave a field empty.
+
+    ``lower`` of a missing field used to be the text ``"None"``; it is empty now, so a
+    required field the mapping lost reaches the destination as null, not as ``"none"``.
+    """
+    return lambda v, a: None if v is None else fn(str(v), a)
+
+
 #: The template filters, as in Zapier's formatter: name -> function(value, arg).
+#: ``lookup('table')`` reads the recipe's ``lookups:`` (see :mod:`._recipe_rules`).
 FILTERS: dict[str, Callable[[Any, Any], Any]] = {
-    "lower": lambda v, a: str(v).lower(),
-    "upper": lambda v, a: str(v).upper(),
-    "title": lambda v, a: str(v).title(),
-    "strip": lambda v, a: str(v).strip(),
+    "lower": _text_filter(lambda v, a: v.lower()),
+    "upper": _text_filter(lambda v, a: v.upper()),
+    "title": _text_filter(lambda v, a: v.title()),
+    "strip": _text_filter(lambda v, a: v.strip()),
     "default": lambda v, a: a if v in (None, "") else v,
     "contains": lambda v, a: a is not None and str(a) in str(v or ""),
-    "truncate": lambda v, a: str(v)[: int(a or 50)],
-    "replace": lambda v, a: _replace(str(v), str(a)),
-    "split_first": lambda v, a: str(v).split(a or " ")[0],
-    "int": lambda v, a: int(v),
-    "float": lambda v, a: float(v),
+    "truncate": _text_filter(lambda v, a: v[: int(a or 50)]),
+    "replace": _text_filter(lambda v, a: _replace(v, str(a))),
+    "split_first": _text_filter(lambda v, a: v.split(a or " ")[0]),
+    "split_last": _text_filter(lambda v, a: v.split(a or " ")[-1]),
+    "int": lambda v, a: None if v in (None, "") else int(v),
+    "float": lambda v, a: None if v in (None, "") else float(v),
     "str": lambda v, a: "" if v is None else str(v),
     "bool": lambda v, a: bool(v),
+    "lookup": lambda v, a: None,  # replaced per recipe by its tables (render(lookups=...))
 }
 
 
-def _expression(expr: str, record: Any) -> Any:
+def _lookup(lookups: Mapping[str, Any], table: Any, value: Any) -> Any:
+    if table not in lookups:
+        raise ConfigError.invalid_choice("lookup table", table, lookups)
+    return lookups[table].get(value if value is None else str(value))
+
+
+def _expression(expr: str, record: Any, lookups: Mapping[str, Any]) -> Any:
     head, *filters = _pipes(expr)
     value = walk(record, head, None) if head else None
     for item in filters:
@@ -122,29 +143,43 @@ def _expression(expr: str, record: Any) -> Any:
         if not match or match.group(1) not in FILTERS:
             name = match.group(1) if match else item
             raise ConfigError.invalid_choice("filter", name, FILTERS)
-        value = FILTERS[match.group(1)](value, _arg(match.group(2)))
+        if match.group(1) == "lookup":
+            value = _lookup(lookups, _arg(match.group(2)), value)
+        else:
+            value = FILTERS[match.group(1)](value, _arg(match.group(2)))
     return value
 
 
-def render(template: Any, record: Any) -> Any:
+def render(template: Any, record: Any, lookups: Mapping[str, Any] | None = None) -> Any:
     """Fill ``{{ ... }}`` templates from ``record``.
 
     A template that is exactly one ``{{ ... }}`` keeps the value's type (a
     number stays a number); mixed text becomes a string. Dicts and lists are
-    rendered recursively.
+    rendered recursively. ``lookups`` are the tables ``lookup('name')`` reads.
     """
+    tables = lookups or {}
     if isinstance(template, Mapping):
-        return {k: render(v, record) for k, v in template.items()}
+        return {k: render(v, record, tables) for k, v in template.items()}
     if isinstance(template, list):
-        return [render(v, record) for v in template]
+        return [render(v, record, tables) for v in template]
     if not isinstance(template, str):
         return template
     whole = _TEMPLATE.fullmatch(template.strip())
     if whole and len(_TEMPLATE.findall(template)) == 1:
-        return _expression(whole.group(1), record)
+        return _expression(whole.group(1), record, tables)
     return _TEMPLATE.sub(
-        lambda m: "" if (v := _expression(m.group(1), record)) is None else str(v), template
+        lambda m: "" if (v := _expression(m.group(1), record, tables)) is None else str(v),
+        template,
     )
+
+
+def _lookups(spec: Any) -> dict[str, dict[str, Any]]:
+    """The recipe's ``lookups:``: table name -> {key: value} (keys compared as text)."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping) or not all(isinstance(t, Mapping) for t in spec.values()):
+        raise ConfigError("lookups: maps each table name to a {key: value} table")
+    return {str(name): {str(k): v for k, v in table.items()} for name, table in spec.items()}
 
 
 def _env(value: Any) -> Any:
@@ -238,12 +273,25 @@ def from_recipe(
         yield from source_client.paginate(trigger["path"], params=query, items=trigger.get("items"))
 
     mapping, condition = data.get("map"), data.get("filter")
+    lookups = _lookups(data.get("lookups"))
+
+    def fill(template: Any, record: Any) -> Any:
+        return render(template, record, lookups)
+
+    find = find_steps(data.get("steps"), connections, fill)
+    branches = parse_paths(data.get("paths"))
 
     @sync.transform
     def apply(record: Any) -> Any:
-        if condition is not None and not render(condition, record):
+        record = find(record)
+        if condition is not None and not matches(condition, record, fill):
             return None
-        return render(mapping, record) if mapping else record
+        for branch in branches:
+            if branch.when is None or matches(branch.when, record, fill):
+                return None if branch.skip else fill(branch.map, record)
+        if branches and mapping is None:
+            return None  # no path matched and no default mapping: nothing to send
+        return fill(mapping, record) if mapping else record
 
     dest = connections[action["connection"]]
     rejections = action.get("rejections")

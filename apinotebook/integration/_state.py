@@ -1,31 +1,26 @@
-"""Durable integration state in SQLite: checkpoints, seen keys, dead letters, runs, inbox.
+"""Durable integration state: checkpoints, seen keys, dead letters, runs, inbox.
 
-One file can hold the state of several integrations (every row carries the
-integration's name). The database runs in WAL mode with ``synchronous=NORMAL``:
-a committed transaction survives the process being killed (SIGKILL) at any
-point, which is what the crash tests exercise. Each delivered batch is
-checkpointed in a single transaction (seen keys + cursor), so a crash leaves
-either all of a batch's bookkeeping or none of it.
+One store can hold the state of several integrations (every row carries the
+integration's name). Two backends keep the same tables with the same
+semantics: a SQLite file (the default, see :mod:`._state_sqlite`) and a
+PostgreSQL database (``state="postgresql://..."``, see :mod:`._state_pg`),
+which runs on several machines share. The schema is versioned and upgraded
+automatically (:mod:`._schema`). Each delivered batch is checkpointed in a
+single transaction (seen keys + cursor), so a crash leaves either all of a
+batch's bookkeeping or none of it.
 
 Tables:
 
-============  ================================================================
-checkpoints   the cursor per integration (JSON), advanced only after delivery
-seen          key -> fingerprint of the last delivered version of each record
-dead_letters  records that failed mapping or delivery: payload, error, attempts
-runs          one row per run with its report (JSON)
-inbox         webhook events stored before they are acknowledged
-apinotebook_  the marker: this file is an apinotebook state (format, schema)
+==============  ==============================================================
+checkpoints     the cursor per integration (JSON), advanced only after delivery
+seen            key -> fingerprint of the last delivered version of each record
+dead_letters    records that failed mapping or delivery: payload, error, attempts
+runs            one row per run with its report (JSON)
+inbox           webhook events stored before they are acknowledged
+schema_version  the migrations applied (:data:`._schema.MIGRATIONS`)
+apinotebook_    the marker: this is an apinotebook state (format, schema)
 state
-============  ================================================================
-
-A file is opened as state only if the package created it (the marker table,
-or every table of the schema for files made before the marker existed). A
-0-byte file, an empty or foreign SQLite database would otherwise look like new
-state and every record would be delivered again; it is refused unless the
-caller says to start over (``reset=True``). A new file is built under a
-temporary name and linked into place, so a concurrent opener never sees it
-half made.
+==============  ==============================================================
 
 Runs take the integration's lease (:meth:`StateStore.lease`, see
 :mod:`apinotebook.integration._lease`).
@@ -34,81 +29,20 @@ Runs take the integration's lease (:meth:`StateStore.lease`, see
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
-import threading
 import time
-import uuid
-import weakref
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from apinotebook._exceptions import ConfigError
-from apinotebook.integration._lease import FileLease, Lease, LocalLease
+from apinotebook.integration._lease import Lease
+from apinotebook.integration._schema import Connection
+from apinotebook.integration._state_pg import PgBackend, is_postgres_url
+from apinotebook.integration._state_sqlite import SqliteBackend
 
 __all__ = ["DeadLetter", "InboxEvent", "StateStore"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS checkpoints (
-    integration TEXT PRIMARY KEY,
-    cursor TEXT,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS seen (
-    integration TEXT NOT NULL,
-    key TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (integration, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    integration TEXT NOT NULL,
-    stage TEXT NOT NULL,
-    key TEXT,
-    fingerprint TEXT,
-    payload TEXT NOT NULL,
-    mapped TEXT,
-    error TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS dead_letters_pending ON dead_letters (integration, status);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    integration TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    finished_at REAL,
-    status TEXT NOT NULL,
-    report TEXT
-);
-CREATE TABLE IF NOT EXISTS inbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    integration TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    received_at REAL NOT NULL,
-    payload TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',
-    error TEXT,
-    UNIQUE (integration, event_id)
-);
-"""
-
-_MARKER = """
-CREATE TABLE IF NOT EXISTS apinotebook_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO apinotebook_state (key, value) VALUES
-    ('format', 'apinotebook integration state'), ('schema', '1');
-"""
-_MARKER_TABLE = "apinotebook_state"
-_TABLES = frozenset({"checkpoints", "seen", "dead_letters", "runs", "inbox"})
-
-#: SQLite's limit on host parameters is 999 in old builds; stay below it.
-_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -138,21 +72,18 @@ class InboxEvent:
     status: str
 
 
-def _close_all(connections: list[sqlite3.Connection]) -> None:
-    while connections:
-        connections.pop().close()
-
-
 def dumps(value: Any) -> str:
     """Canonical JSON for storage (sorted keys; dates and decimals as strings)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 class StateStore:
-    """SQLite-backed state for one integration.
+    """The state of one integration, in SQLite or PostgreSQL.
 
     Args:
-        path: the database file (``":memory:"`` for a throwaway store).
+        path: the SQLite file (``":memory:"`` for a throwaway store), or a
+            PostgreSQL URL (``postgresql://user@host/db``; needs the
+            ``[postgres]`` extra).
         integration: the integration's name; rows are scoped by it.
         reset: start over: forget this integration's checkpoint, seen keys,
             inbox and dead letters, and accept an empty file (0 bytes, or a
@@ -160,149 +91,44 @@ class StateStore:
 
     Raises:
         ConfigError: the file is not an apinotebook state (and ``reset`` was
-            not given, or it holds another application's tables).
+            not given, or it holds another application's tables); the
+            database cannot be reached; its schema is newer than this package.
     """
 
     def __init__(self, path: str | Path, integration: str, *, reset: bool = False) -> None:
-        self.path = str(path)
         self.integration = integration
-        self._local = threading.local()
-        self._lock = threading.RLock()
-        self._memory: sqlite3.Connection | None = None
-        self._all: list[sqlite3.Connection] = []
-        self._local_lease: LocalLease | None = None
-        # a store dropped without close() still closes its connections (no leak,
-        # no "unclosed database" warning at some unrelated later moment)
-        weakref.finalize(self, _close_all, self._all)
-        try:
-            if self.path != ":memory:":
-                self._create_or_check(reset=reset)
-            with self._lock:
-                self._connect().executescript(_SCHEMA + _MARKER)
-        except sqlite3.DatabaseError as exc:
-            self.close()
-            raise ConfigError(
-                f"cannot open the integration state at {self.path!r}: {exc}. "
-                "Is it an apinotebook state file? Use another path or delete it."
-            ) from exc
-        except BaseException:
-            self.close()
-            raise
+        #: the file or URL as given (a URL may hold a password: never display it)
+        self.location = str(path)
+        self.backend: SqliteBackend | PgBackend
+        if is_postgres_url(path):
+            self.backend = PgBackend(str(path))
+        else:
+            self.backend = SqliteBackend(path, reset=reset)
+        #: where the state lives (a file path, or the URL with its password masked)
+        self.path = self.backend.path
         if reset:
             self.reset(dead_letters=True)
-
-    # -- the file ----------------------------------------------------------------
-
-    def _create_or_check(self, *, reset: bool) -> None:
-        """Create a new state file atomically, or check that an existing one is ours."""
-        path = Path(self.path)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.new")
-            try:
-                db = sqlite3.connect(temp, isolation_level=None)
-                try:
-                    db.execute("PRAGMA journal_mode=WAL")
-                    db.executescript(_SCHEMA + _MARKER)
-                finally:
-                    db.close()
-                try:
-                    os.link(temp, path)  # fails if another process made it first: use theirs
-                except FileExistsError:
-                    pass
-                except OSError:  # no hard links here (some network or FAT file systems)
-                    if not path.exists():
-                        os.replace(temp, path)
-            finally:
-                temp.unlink(missing_ok=True)
-        db = sqlite3.connect(path, timeout=30)  # only reads: a 0-byte file stays 0 bytes
-        try:
-            tables = {
-                str(r[0]) for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
-        finally:
-            db.close()
-        if _MARKER_TABLE in tables or _TABLES <= tables:  # ours (or ours before the marker)
-            return
-        others = sorted(t for t in tables if not t.startswith("sqlite_"))
-        if others:
-            listed = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
-            raise ConfigError(
-                f"{self.path!r} is not an apinotebook integration state: it is a SQLite "
-                f"database of something else (tables {listed}). Use another path for the state."
-            )
-        if reset:
-            return
-        size = path.stat().st_size
-        what = "an empty file (0 bytes)" if size == 0 else "an empty SQLite database"
-        raise ConfigError(
-            f"{self.path!r} is {what}, not a state apinotebook created: opening it as new "
-            "state would deliver every record again. If the state was lost, restore it from a "
-            "backup; if you mean to start over, pass reset=True once (Integration(..., "
-            "reset=True)) or delete the file."
-        )
 
     def lease(self) -> Lease:
         """The lease a run of this integration holds (one run at a time, across processes).
 
-        For a file, an OS lock on ``<path>.<integration>.lock`` (released when
-        the holding process ends, however it ends); for ``":memory:"``, a lock
-        in this process.
+        A file's is an OS lock on ``<path>.<integration>.lock``, a PostgreSQL
+        state's an advisory lock; both are released when the holding process
+        ends, however it ends.
         """
-        if self.path == ":memory:":
-            if self._local_lease is None:
-                self._local_lease = LocalLease(self.integration)
-            return self._local_lease
-        return FileLease(
-            f"{self.path}.{self.integration}.lock", self.integration, where=f"state {self.path!r}"
-        )
+        return self.backend.lease(self.integration)
 
-    # -- connections ------------------------------------------------------------
+    def _connect(self) -> Connection:
+        """This thread's connection (``?`` placeholders on every backend)."""
+        return self.backend.connect()
 
-    def _connect(self) -> sqlite3.Connection:
-        if self.path == ":memory:":
-            if self._memory is None:
-                self._memory = sqlite3.connect(
-                    ":memory:", check_same_thread=False, isolation_level=None
-                )
-                self._all.append(self._memory)
-            return self._memory
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            # one connection per thread; check_same_thread=False only so close() can
-            # close the connections other threads (webhook, scheduler) opened
-            db = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            with self._lock:
-                self._all.append(db)  # before anything can fail: close() must see it
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            self._local.db = db
-        return db
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction (serialised across threads of this process)."""
-        with self._lock:
-            db = self._connect()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            else:
-                db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[Connection]:
+        """One write transaction."""
+        return self.backend.tx()
 
     def close(self) -> None:
         """Close every connection this store opened, in any thread."""
-        with self._lock:
-            self._memory = None
-            _close_all(self._all)
-        self._local = threading.local()
+        self.backend.close()
 
     # -- checkpoint ---------------------------------------------------------------
 
@@ -330,14 +156,14 @@ class StateStore:
         ``payload``, ``mapped``, ``error`` and ``attempts``.
         """
         now = time.time()
+        # the last version of each key, in key order (no deadlocks between writers)
+        pairs = sorted(dict(handled).items())
+        if isinstance(self.backend, PgBackend) and not dead_letters:  # one round trip
+            self.backend.commit_seen(self.integration, pairs, dumps(cursor) if advance else None)
+            return
         with self._tx() as db:
-            if handled:
-                db.executemany(
-                    "INSERT INTO seen (integration, key, fingerprint, updated_at) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (integration, key) DO UPDATE SET "
-                    "fingerprint = excluded.fingerprint, updated_at = excluded.updated_at",
-                    [(self.integration, k, fp, now) for k, fp in handled],
-                )
+            if pairs:
+                self.backend.upsert_seen(db, self.integration, pairs, now)
             if dead_letters:
                 db.executemany(
                     "INSERT INTO dead_letters (integration, stage, key, fingerprint, payload, "
@@ -373,8 +199,9 @@ class StateStore:
         keys = list(dict.fromkeys(keys))
         out: dict[str, str] = {}
         db = self._connect()
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
+        size = self.backend.chunk
+        for start in range(0, len(keys), size):
+            chunk = keys[start : start + size]
             marks = ",".join("?" * len(chunk))
             out.update(
                 db.execute(
@@ -444,11 +271,12 @@ class StateStore:
     def start_run(self) -> int:
         """Open a run row; returns its id."""
         with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO runs (integration, started_at, status) VALUES (?, ?, 'running')",
+            row = db.execute(
+                "INSERT INTO runs (integration, started_at, status) VALUES (?, ?, 'running') "
+                "RETURNING id",
                 (self.integration, time.time()),
-            )
-            return int(cur.lastrowid or 0)
+            ).fetchone()
+            return int(row[0])
 
     def finish_run(self, run_id: int, status: str, report: dict[str, Any]) -> None:
         """Close a run row with its report."""
@@ -485,12 +313,12 @@ class StateStore:
     def store_event(self, event_id: str, payload: Any) -> bool:
         """Store an event durably; ``False`` if this event id was stored before."""
         with self._tx() as db:
-            cur = db.execute(
-                "INSERT OR IGNORE INTO inbox (integration, event_id, received_at, payload) "
-                "VALUES (?, ?, ?, ?)",
+            row = db.execute(
+                "INSERT INTO inbox (integration, event_id, received_at, payload) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (integration, event_id) DO NOTHING RETURNING id",
                 (self.integration, event_id, time.time(), dumps(payload)),
-            )
-            return cur.rowcount == 1
+            ).fetchone()
+            return row is not None
 
     def pending_events(self, limit: int = 500) -> list[InboxEvent]:
         """Events not processed yet, oldest first."""

@@ -32,6 +32,7 @@ from apinotebook.openapi._refs import RefResolver
 __all__ = ["Entry", "base_url_from_spec", "build_operation", "check_version", "index_operations"]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
+_METHOD_SET = frozenset(HTTP_METHODS)
 _LOCATIONS = ("path", "query", "header", "cookie")
 _IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})
 _SWAGGER_NOT_SCHEMA = frozenset(
@@ -193,16 +194,19 @@ def index_operations(
         path = str(raw_path)
         if path.startswith("x-"):
             continue
-        item, base = resolver.deref(raw_item, resolver.root_uri, what=f"{section} {path!r}")
+        if type(raw_item) is dict and "$ref" not in raw_item:  # the common case, fast
+            item, base = raw_item, resolver.root_uri
+        else:
+            item, base = resolver.deref(raw_item, resolver.root_uri, what=f"{section} {path!r}")
         if item is None:
             continue
         if not isinstance(item, Mapping):
             raise SpecError(f"{section} {path!r} must be a path item object, found {_kind(item)}")
         for method, op in item.items():
-            verb = str(method).lower()
-            if verb not in HTTP_METHODS:
+            verb = method.lower() if type(method) is str else str(method).lower()
+            if verb not in _METHOD_SET:
                 continue
-            if not isinstance(op, Mapping):
+            if type(op) is not dict and not isinstance(op, Mapping):
                 raise SpecError(
                     f"{verb.upper()} {path} must be an operation object, found {_kind(op)}"
                 )

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from apinotebook._core.gcpause import gc_paused
 from apinotebook._exceptions import ConfigError
 from apinotebook.openapi._build import (
     base_url_from_spec,
@@ -40,13 +41,18 @@ class OpenAPIDocument:
     def __init__(
         self, spec: str | Path | bytes | Mapping[str, Any], *, fetcher: SpecFetcher
     ) -> None:
-        document, uri, source = load_spec(spec, fetcher)
-        self.major, self.version = check_version(document, source=source)
-        self.spec: Mapping[str, Any] = document
-        self.url = uri
-        self._resolver = RefResolver(document, base_uri=uri, loader=fetcher, policy=fetcher.policy)
-        self._entries = index_operations(document, self._resolver)
-        self._hook_entries = index_operations(document, self._resolver, section="webhooks")
+        # one pause for the parse and the index: the collector then walks the new
+        # objects once at the end instead of over and over while the index is built
+        with gc_paused():
+            document, uri, source = load_spec(spec, fetcher)
+            self.major, self.version = check_version(document, source=source)
+            self.spec: Mapping[str, Any] = document
+            self.url = uri
+            self._resolver = RefResolver(
+                document, base_uri=uri, loader=fetcher, policy=fetcher.policy
+            )
+            self._entries = index_operations(document, self._resolver)
+            self._hook_entries = index_operations(document, self._resolver, section="webhooks")
         self._built: dict[str, Operation] = {}
 
     @classmethod
@@ -137,3 +143,47 @@ class OpenAPIDocument:
         op = self.operation(operation_id)
         url, kwargs = plan_request(op, params, base_url=base_url, validate=validate)
         return op, url, kwargs
+
+    # -- what a server needs (apinotebook.mock) --------------------------------------
+
+    def routes(self) -> list[tuple[str, str, str]]:
+        """``(METHOD, path template, operation id)`` of every operation; nothing is resolved."""
+        return [(e.method.upper(), e.path, e.id) for e in self._entries.values()]
+
+    def response_examples(self, operation_id: str, status: str) -> dict[str, Any]:
+        """The first example of each media type of one documented response.
+
+        OpenAPI 3: ``content.<type>.example`` or the first of ``.examples``
+        (its ``value``); Swagger 2: ``examples.<type>``. Empty when the
+        response has none.
+        """
+        entry = self._entries.get(operation_id)
+        if entry is None:
+            raise self._unknown(operation_id)
+        responses = entry.raw.get("responses")
+        raw = responses.get(status) if isinstance(responses, Mapping) else None
+        if raw is None:
+            return {}
+        what = f"response {status} of {entry.method.upper()} {entry.path}"
+        with self._resolver.lock:
+            resp, base = self._resolver.deref(raw, entry.base, what=what)
+            if not isinstance(resp, Mapping):
+                return {}
+            if self.major == 2:
+                found = resp.get("examples")
+                return dict(found) if isinstance(found, Mapping) else {}
+            out: dict[str, Any] = {}
+            content = resp.get("content")
+            for media_type, media in (content if isinstance(content, Mapping) else {}).items():
+                if not isinstance(media, Mapping):
+                    continue
+                if "example" in media:
+                    out[str(media_type)] = media["example"]
+                    continue
+                named = media.get("examples")
+                for example in (named if isinstance(named, Mapping) else {}).values():
+                    node, _ = self._resolver.deref(example, base, what=f"an example of {what}")
+                    if isinstance(node, Mapping) and "value" in node:
+                        out[str(media_type)] = node["value"]
+                        break
+            return out

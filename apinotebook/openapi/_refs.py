@@ -24,7 +24,10 @@ resolves so a component shared by a thousand operations is walked once.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +35,20 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import url2pathname
 
+from apinotebook._core import json as _json
 from apinotebook._core.files import FileRefused, is_within, read_regular_file
 from apinotebook._core.gcpause import gc_paused
 from apinotebook._exceptions import ConfigError, SpecError
 
-__all__ = ["Loader", "RefPolicy", "RefResolver", "origin_of", "parse_document", "read_file"]
+__all__ = [
+    "Loader",
+    "RefPolicy",
+    "RefResolver",
+    "clear_file_cache",
+    "origin_of",
+    "parse_document",
+    "read_file",
+]
 
 #: Fetches one external document by absolute URI and returns its parsed content.
 Loader = Callable[[str], Any]
@@ -58,6 +70,12 @@ def parse_document(text: str | bytes, *, source: str = "the document") -> Any:
             names the source and the line.
     """
     if isinstance(text, bytes):
+        if text[:64].lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
+            try:  # JSON bytes straight to the parser (orjson): no decoded copy
+                with gc_paused():
+                    return _json.loads(text)
+            except (ValueError, RecursionError):
+                pass  # the text path below says what is wrong, with the line
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -94,8 +112,53 @@ def parse_document(text: str | bytes, *, source: str = "the document") -> Any:
         ) from exc
 
 
+#: the last few files parsed, by where they are and when they changed: re-running a
+#: notebook cell that loads a 40 MB spec does not parse it again (documents are never
+#: modified here, so one parsed document can serve several clients)
+_FILES: OrderedDict[tuple[str, int, int, int], Any] = OrderedDict()
+_FILES_KEPT = 4
+_files_lock = threading.Lock()
+
+
+def _file_key(path: Path, max_size: int | None) -> tuple[str, int, int, int] | None:
+    """How a regular file within the size limit is known in the cache (``None``: not cached)."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(info.st_mode) or (max_size is not None and info.st_size > max_size):
+        return None  # read_regular_file says what is wrong with it
+    return os.path.realpath(path), info.st_mtime_ns, info.st_size, info.st_ino
+
+
+def clear_file_cache() -> None:
+    """Forget every parsed file (the next load reads and parses again)."""
+    with _files_lock:
+        _FILES.clear()
+
+
 def read_file(path: Path, *, max_size: int | None = None) -> Any:
-    """Read and parse a JSON or YAML file (a regular file of at most ``max_size`` bytes)."""
+    """Read and parse a JSON or YAML file (a regular file of at most ``max_size`` bytes).
+
+    The parsed document is kept per file (path, modification time, size): reading
+    an unchanged file again costs a ``stat``.
+    """
+    key = _file_key(path, max_size)
+    if key is not None:
+        with _files_lock:
+            if key in _FILES:
+                _FILES.move_to_end(key)
+                return _FILES[key]
+    document = _read_and_parse(path, max_size)
+    if key is not None:
+        with _files_lock:
+            _FILES[key] = document
+            while len(_FILES) > _FILES_KEPT:
+                _FILES.popitem(last=False)
+    return document
+
+
+def _read_and_parse(path: Path, max_size: int | None) -> Any:
     try:
         data = read_regular_file(path, limit=max_size)
     except FileNotFoundError:

@@ -12,13 +12,15 @@ Sync methods work in scripts and inside Jupyter's running event loop alike;
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from apinotebook._core.budget import RateBudget, resolve_budget, spending
+from apinotebook._core.conditional import Validators
 from apinotebook._core.contracts import after_response, contract_mode
 from apinotebook._core.http import DEFAULT_MAX_RESPONSE_SIZE, ClientBase, HistoryArg, HttpCore
 from apinotebook._core.secrets import mask_url
@@ -26,7 +28,14 @@ from apinotebook._core.views import show
 from apinotebook._exceptions import ConfigError
 from apinotebook._exchange import Exchange
 from apinotebook.paginate import apaginate, paginate
+from apinotebook.rest._conventions import (
+    CACHE_META,
+    cache_state,
+    cache_transports,
+    version_header,
+)
 from apinotebook.retry import Retry
+from apinotebook.streams import EventStream, SseSource, WebSocketClient, http_twin
 
 __all__ = ["Call", "RestClient"]
 
@@ -94,6 +103,18 @@ class RestClient(ClientBase):
         max_response_size: bytes; larger bodies raise ``ResponseTooLarge``.
         verify: TLS verification (on by default).
         follow_redirects: follow 3xx responses.
+        version: the API version every request asks for, as ``(header, value)``
+            or ``"Header: value"`` (``("X-GitHub-Api-Version", "2022-11-28")``);
+            shown in the Inspector.
+        conditional: revalidate ``GET`` answers that carried an ``ETag`` or
+            ``Last-Modified`` (``If-None-Match`` / ``If-Modified-Since``); a
+            ``304`` returns the remembered body with ``ex.from_cache`` set.
+        rate_budget: slow down before the API's rate limit is spent (a
+            :class:`~apinotebook.rest.RateBudget`, ``True`` or ``False``).
+        cache: an on-disk HTTP cache for exploration (``True``, a path, or a
+            :class:`~apinotebook.rest.HttpCache`; needs the ``cache`` extra):
+            re-running a notebook reads stored ``GET`` answers instead of
+            spending the rate limit again.
         check_contracts: check every response against the API description
             (clients built with :meth:`from_openapi`): ``True`` keeps the
             result on the exchange (``ex.check_contract()``, the Inspector),
@@ -120,6 +141,10 @@ class RestClient(ClientBase):
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
         verify: Any = True,
         follow_redirects: bool = True,
+        version: tuple[str, str] | str | None = None,
+        conditional: bool = True,
+        rate_budget: RateBudget | bool = True,
+        cache: Any = None,
         check_contracts: bool | str = False,
     ) -> None:
         self._contract_mode = contract_mode(check_contracts)
@@ -130,6 +155,10 @@ class RestClient(ClientBase):
             )
         if base_url and not str(base_url).endswith("/"):
             base_url = f"{base_url}/"  # so "contacts" and "/contacts" both stay under it
+        self.version = version_header(version)
+        if self.version is not None:
+            headers = {**dict(headers or {}), self.version[0]: self.version[1]}
+        transports = cache_transports(cache, transport, verify)
         self._core = HttpCore(
             base_url=base_url,
             auth=auth,
@@ -137,13 +166,19 @@ class RestClient(ClientBase):
             params=params,
             timeout=timeout,
             retry=retry,
-            transport=transport,
+            transport=transports[0],
+            async_transport=transports[1],
             history=history,
             max_response_size=max_response_size,
             verify=verify,
             follow_redirects=follow_redirects,
         )
         self.raise_for_status = raise_for_status
+        #: the remembered GET answers conditional requests revalidate (``None``: off)
+        self.validators = Validators() if conditional else None
+        #: the rate-limit budget requests wait for (``None``: off)
+        self.rate_budget = resolve_budget(rate_budget)
+        self._cached = transports[0] is not transport
 
     # -- configuration -------------------------------------------------------
 
@@ -189,14 +224,41 @@ class RestClient(ClientBase):
         ``files``, ``content``, ``cookies``, ``timeout``; ``idempotent=True``
         lets the retry policy repeat a POST; ``operation`` labels the exchange.
         """
-        idempotent = kwargs.get("idempotent")
-        operation = kwargs.get("operation")
-        request = self.build_request(method, url, **kwargs)
-        exchange = self._core.send(
-            request, protocol="rest", idempotent=idempotent, operation=operation
-        )
+        request, options = self._prepare(method, url, kwargs)
+        budget = self.rate_budget
+        if budget is not None:
+            budget.wait()
+        with spending(budget) as sent:
+            sent.append(self._core.send(request, **options))
+        exchange = sent[0]
         after_response(exchange, self._contract_source(), self._contract_mode)
         return exchange.raise_for_status() if self.raise_for_status else exchange
+
+    def _prepare(
+        self, method: str, url: str, kwargs: dict[str, Any]
+    ) -> tuple[httpx.Request, dict[str, Any]]:
+        """The request and the send options of one call."""
+        options = {"protocol": "rest", "idempotent": kwargs.get("idempotent")}
+        options["operation"] = kwargs.get("operation")
+        request = self.build_request(method, url, **kwargs)
+        options["decode"] = self._conditional(request)
+        return request, options
+
+    def _conditional(self, request: httpx.Request) -> Callable[[Exchange], Exchange] | None:
+        """The decoder that answers a 304 from memory and marks HTTP-cache hits."""
+        validators = self.validators
+        revalidate = None
+        if validators is not None:
+            revalidate = validators.prepare(request, identity=f"{id(self.auth)}")
+        if not self._cached:
+            return revalidate
+
+        def decode(exchange: Exchange) -> Exchange:
+            if cache_state(exchange.headers):
+                exchange.meta[CACHE_META] = "hit"
+            return revalidate(exchange) if revalidate is not None else exchange
+
+        return decode
 
     def get(self, url: str, **kwargs: Any) -> Exchange:
         """GET ``url``."""
@@ -230,12 +292,13 @@ class RestClient(ClientBase):
 
     async def arequest(self, method: str, url: str, **kwargs: Any) -> Exchange:
         """Async :meth:`request`."""
-        idempotent = kwargs.get("idempotent")
-        operation = kwargs.get("operation")
-        request = self.build_request(method, url, **kwargs)
-        exchange = await self._core.asend(
-            request, protocol="rest", idempotent=idempotent, operation=operation
-        )
+        request, options = self._prepare(method, url, kwargs)
+        budget = self.rate_budget
+        if budget is not None:
+            await budget.await_turn()
+        with spending(budget) as sent:
+            sent.append(await self._core.asend(request, **options))
+        exchange = sent[0]
         after_response(exchange, self._contract_source(), self._contract_mode)
         return exchange.raise_for_status() if self.raise_for_status else exchange
 
@@ -404,6 +467,77 @@ class RestClient(ClientBase):
         The result is an :class:`apinotebook.rest.CurlClient`. See :mod:`apinotebook.curl`.
         """
         return _variant("curl").from_command(command, **kwargs)
+
+    # -- streams -------------------------------------------------------------------
+
+    def events(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        json: bool = False,
+        last_event_id: str | None = None,
+        reconnect: Retry | bool | int = True,
+        malformed: str = "raise",
+        max_messages: int = 1000,
+        **kwargs: Any,
+    ) -> EventStream:
+        """Server-Sent Events from ``url``: iterate with ``for`` (or ``async for``).
+
+        Each item is a :class:`~apinotebook.streams.ServerSentEvent` (``event``,
+        ``data``, ``id``, ``retry``). The client's auth, headers and parameters
+        apply. A dropped connection is reopened after the server's ``retry``
+        delay (else backoff) with ``Last-Event-ID``; a clean end stops the loop.
+
+        Args:
+            url: the path (joined to ``base_url``) or an absolute URL.
+            method: ``GET`` (the default) or ``POST`` for APIs that stream a reply.
+            json: decode each event's data as JSON.
+            last_event_id: resume after this event id.
+            reconnect: ``True``, ``False``, a number of consecutive attempts, or a Retry.
+            malformed: with ``json=True``, ``"raise"`` (default) or ``"skip"`` events
+                whose data is not JSON (they stay in the stream record).
+            max_messages: events kept in the history's stream record.
+            kwargs: ``params``, ``headers``, ``json_body``, ``content``, ``timeout``.
+        """
+        if "json_body" in kwargs:
+            kwargs["json"] = kwargs.pop("json_body")
+        extra = dict(kwargs.pop("headers", None) or {})
+        self.build_request(method, url, headers=extra, **kwargs)  # bad options fail now
+
+        def build(headers: Mapping[str, str]) -> httpx.Request:
+            return self.build_request(method, url, headers={**extra, **headers}, **dict(kwargs))
+
+        return EventStream(
+            SseSource.of(self._core, build),
+            json=json,
+            last_event_id=last_event_id,
+            reconnect=reconnect,
+            malformed=malformed,  # type: ignore[arg-type]
+            max_messages=max_messages,
+        )
+
+    def aevents(self, url: str, **kwargs: Any) -> EventStream:
+        """:meth:`events` for ``async for`` (the same stream object serves both)."""
+        return self.events(url, **kwargs)
+
+    def websocket(self, url: str, **kwargs: Any) -> WebSocketClient:
+        """A :class:`~apinotebook.WebSocketClient` for ``url`` under this API, with its auth.
+
+        ``http(s)`` becomes ``ws(s)``; the client's default headers (but not its
+        ``Accept``/``User-Agent``) and auth apply. Keyword arguments are
+        WebSocketClient's (``subprotocols``, ``params``, ``reconnect``, ...).
+        """
+        target = self.build_request("GET", url).url
+        headers = {
+            k: v
+            for k, v in self.headers.items()
+            if k.lower() not in ("accept", "accept-encoding", "user-agent", "connection")
+        }
+        headers.update(kwargs.pop("headers", None) or {})
+        kwargs.setdefault("auth", self.auth)
+        kwargs.setdefault("history", self.history)
+        return WebSocketClient(str(http_twin(str(target))), headers=headers, **kwargs)
 
     # -- lifecycle ---------------------------------------------------------------
 

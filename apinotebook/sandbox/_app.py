@@ -30,6 +30,7 @@ only send cross-site after a CORS preflight the sandbox never grants.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 from collections import Counter
@@ -39,14 +40,16 @@ from xml.sax.saxutils import escape
 
 from apinotebook._exceptions import ConfigError
 from apinotebook.sandbox._context import ErrorFormat, Message, Mount, Receive, Scope, Send
-from apinotebook.sandbox._drift import drifting_send, renames, retypes
+from apinotebook.sandbox._drift import drifting_send, renames, retypes, unconditional
 from apinotebook.sandbox._faults import FaultState, retry_after_header
 from apinotebook.sandbox._webhooks import WebhookDispatcher
 
-__all__ = ["FAULTS_KEY", "SandboxApp"]
+__all__ = ["ABORT_KEY", "FAULTS_KEY", "SandboxApp"]
 
 #: The scope key under which a service finds its :class:`FaultConfig`.
 FAULTS_KEY = "apinotebook.sandbox.faults"
+#: where a stream endpoint finds ``await abort()``, which cuts its TCP connection (a fault)
+ABORT_KEY = "apinotebook.sandbox.abort"
 
 #: Bodies above this many bytes get 413 from every service.
 MAX_BODY = 8 * 1024 * 1024
@@ -143,9 +146,10 @@ class SandboxApp:
         if kind == "lifespan":
             await self._lifespan(receive, send)
             return
-        if kind != "http":  # websockets are not part of any demo service
-            if kind == "websocket":
-                await send({"type": "websocket.close", "code": 1003})
+        if kind == "websocket":  # streams: chat's events, mail's subscriptions
+            await self._socket(scope, receive, send)
+            return
+        if kind != "http":
             return
         path: str = scope["path"]
         if path.startswith("/_admin/") or path == "/_admin":
@@ -171,6 +175,18 @@ class SandboxApp:
         child = dict(scope)
         child["root_path"] = scope.get("root_path", "") + mount.prefix
         await self._guarded(mount, child, receive, send)
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        mount = self._match(scope["path"])
+        if mount is None:
+            await send({"type": "websocket.close", "code": 1003})
+            return
+        self._count(mount.service, "websocket")
+        child = dict(scope)
+        child["root_path"] = scope.get("root_path", "") + mount.prefix
+        child[FAULTS_KEY] = self.faults.config_for(mount.service)
+        child[ABORT_KEY] = functools.partial(_cut, send)
+        await mount.app(child, receive, send)
 
     def _match(self, path: str) -> Mount | None:
         for m in self.mounts:
@@ -235,6 +251,23 @@ class SandboxApp:
                 )
                 return
 
+        # 2b. a rate-limit budget per credential, reported on every answer
+        if cfg.budget is not None:
+            who = (mount.credential_of or _default_credential)(headers)
+            budgets = self.faults.budgets
+            allowed, left, reset = budgets.take((service, who), cfg.budget, cfg.budget_window)
+            fields = budgets.headers(cfg.budget, left, reset, cfg.budget_window)
+            if not allowed:
+                self._count(service, "429")
+                retry = [(b"retry-after", retry_after_header(reset).encode())]
+                message = (
+                    f"The budget of {cfg.budget} requests per {cfg.budget_window:g} s is spent."
+                )
+                await _send_error(send, mount.error_format, 429, "rate_limited", message,
+                                  extra_headers=fields + retry)  # fmt: skip
+                return
+            send = _with_headers(send, fields)
+
         # 3. seeded faults
         fault, latency = self.faults.draw(service, cfg) if cfg.active else (None, 0.0)
         if latency:
@@ -283,6 +316,8 @@ class SandboxApp:
         sender: Send = counting_send
         if cfg.drift_rename or cfg.drift_retype:  # the "schema drift" fault (_drift.py)
             sender = drifting_send(sender, renames(cfg.drift_rename), retypes(cfg.drift_retype))
+            scope = unconditional(scope)
+        scope[ABORT_KEY] = functools.partial(_cut, send)
         try:
             await mount.app(scope, replayed, sender)
         finally:
@@ -485,6 +520,21 @@ async def _abort(send: Send) -> bool:
     return True
 
 
+async def _cut(send: Send) -> bool:
+    """End the connection mid-stream without a close frame or a complete body.
+
+    A FIN after what was already written (``write_eof``), not a reset: a reset
+    would also destroy data the client has received but not yet read, and
+    the stream tests prove that what was delivered is not delivered twice.
+    """
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None or not transport.can_write_eof():
+        return await _abort(send)
+    transport.write_eof()
+    await asyncio.sleep(0)
+    return True
+
+
 async def _send_json(
     send: Send,
     status: int,
@@ -506,6 +556,17 @@ async def _send_bytes(
     headers.extend(extra_headers or [])
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    """``send`` that adds ``extra`` headers to the response."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sending
 
 
 async def _send_error(

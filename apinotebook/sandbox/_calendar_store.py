@@ -19,7 +19,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal, Self, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, cast
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -36,6 +36,9 @@ from pydantic import (
 from apinotebook.sandbox import _seed
 from apinotebook.sandbox._rest import bearer_error, bearer_token
 from apinotebook.sandbox._webhooks import WebhookDispatcher
+
+if TYPE_CHECKING:
+    from apinotebook.sandbox._delegated import Delegation
 
 __all__ = [
     "CALENDARS",
@@ -260,6 +263,8 @@ class CalendarStore:
         self.events: dict[str, dict[str, CalendarEvent]] = {cal: {} for cal in CALENDARS}
         self._key = secrets.token_bytes(16)
         self._tokens: OrderedDict[str, float] = OrderedDict()
+        #: accepts the sandbox authorization server's user tokens (set by ``build``)
+        self.delegation: Delegation | None = None
         self._watches: dict[str, WatchChannel] = {}
         self._tombstones: deque[tuple[int, str, str]] = deque()
         _seed_events(self)
@@ -281,7 +286,13 @@ class CalendarStore:
         return self._tokens.get(token, 0.0) > self.clock()
 
     def authenticate(self, header: str | None) -> None:
-        """Accept an ``Authorization`` header with a live token, or raise 401 (RFC 6750)."""
+        """Accept an ``Authorization`` header with a live token, or raise 401 (RFC 6750).
+
+        A user's token from the sandbox's authorization server (``delegation``)
+        is accepted too; the gate checked its scope for writes already.
+        """
+        if self.delegation is not None and self.delegation.grant(header) is not None:
+            return
         message = "Send Authorization: Bearer <token>; get one from POST /calendar/oauth/token."
         token = bearer_token(header, realm="calendar", code="unauthenticated", message=message)
         if not self.token_valid(token):

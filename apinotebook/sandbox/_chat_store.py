@@ -17,10 +17,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apinotebook.sandbox import _seed
+from apinotebook.sandbox._event_log import EventLog
 from apinotebook.sandbox._rest import bearer_error, bearer_token
+
+if TYPE_CHECKING:
+    from apinotebook.sandbox._delegated import Delegation
 
 __all__ = ["MAX_KEYS", "ChatChannel", "ChatStore", "IncomingHook"]
 
@@ -98,8 +102,15 @@ class ChatStore:
         self._hooks: dict[str, IncomingHook] = {}  # token -> hook
         self._keys: OrderedDict[tuple[str, str, str], tuple[str, dict[str, Any]]] = OrderedDict()
         self._last_us = 0
+        #: accepts the sandbox authorization server's user tokens (set by ``build``)
+        self.delegation: Delegation | None = None
         self._count = 0
+        self.events = EventLog()
         _seed_workspace(self)
+        #: what the event socket pushes (``message``, ``channel_created``); the seed is not news
+        self.events = EventLog()
+        #: event sockets open right now (tests watch a client's close reach the server)
+        self.sockets = 0
 
     # -- reading (also for tests) ---------------------------------------------
 
@@ -155,6 +166,7 @@ class ChatStore:
         channel = ChatChannel(cid, name, topic, when)
         self._channels[cid] = channel
         self._ids[name] = cid
+        self.events.append("channel_created", channel=channel.to_json())
         return channel
 
     def post(
@@ -182,10 +194,19 @@ class ChatStore:
             "thread_ts": thread_ts,
         }
         channel.messages.append(message)
+        self.events.append("message", channel=channel.id, message=message)
         return message
 
     def authenticate(self, header: str | None) -> str:
-        """Check an ``Authorization`` header; return the caller's idempotency scope."""
+        """Check an ``Authorization`` header; return the caller's idempotency scope.
+
+        A user's token from the sandbox's authorization server (``delegation``)
+        is accepted too: the scope is then the user.
+        """
+        if self.delegation is not None:
+            grant = self.delegation.grant(header)
+            if grant is not None:
+                return "user:" + grant.sub
         message = "Send Authorization: Bearer $CHAT_TOKEN."
         given = bearer_token(header, realm="chat", code="not_authed", message=message).encode()
         if not hmac.compare_digest(given, self.token.encode()):

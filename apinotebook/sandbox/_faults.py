@@ -17,6 +17,11 @@ give the same faults. One uniform draw per request picks at most one fault:
 ``rate_limit``     real rate limiting: requests per second per credential
                    (token bucket, burst = ``rate_burst`` or one second's worth);
                    over the limit gives 429 with ``Retry-After``
+``budget``         a rate-limit *budget*: requests per ``budget_window`` seconds
+                   (default 60) per credential, in fixed windows; every answer
+                   carries ``RateLimit-Limit``, ``-Remaining``, ``-Reset`` and
+                   ``-Policy``; a request over the budget gets 429 with
+                   ``Retry-After`` until the window resets
 ``oauth_error``    the authorization server (``auth``) answers token requests
                    with this RFC 6749 / RFC 8628 error code; ``oauth_error_grant``
                    limits it to one grant type, ``oauth_error_count`` to the next
@@ -27,6 +32,17 @@ give the same faults. One uniform draw per request picks at most one fault:
                    (JSON keys, XML elements) in every response (``_drift.py``)
 ``drift_retype``   schema drift: ``"score|..."``: those fields' values become strings
 =================  =============================================================
+
+Streams (chat's event socket and assistant, mail's subscriptions) have their own,
+applied per connection rather than per request:
+
+=========================  =====================================================
+``stream_drop_after``      drop the connection after this many messages (0: never)
+``stream_malformed_rate``  probability that a malformed frame comes before a message
+``stream_max_unacked``     a slow consumer: close (1013) once this many messages
+                           wait for their acknowledgement (0: no limit)
+``stream_delay``           seconds between two messages a stream sends
+=========================  =====================================================
 """
 
 from __future__ import annotations
@@ -46,6 +62,7 @@ __all__ = [
     "FaultConfig",
     "FaultState",
     "RateLimiter",
+    "WindowBudget",
     "parse_fault_spec",
     "parse_options",
 ]
@@ -79,12 +96,18 @@ class FaultConfig:
     truncate_rate: float = 0.0
     rate_limit: float | None = None
     rate_burst: float | None = None
+    budget: int | None = None
+    budget_window: float = 60.0
     oauth_error: str | None = None
     oauth_error_grant: str | None = None
     oauth_error_count: int = 0
     clock_skew: float = 0.0
     drift_rename: str | None = None
     drift_retype: str | None = None
+    stream_drop_after: int = 0
+    stream_malformed_rate: float = 0.0
+    stream_max_unacked: int = 0
+    stream_delay: float = 0.0
 
     def __post_init__(self) -> None:
         rates = ("error_rate", "throttle_rate", "drop_rate", "truncate_rate")
@@ -95,9 +118,13 @@ class FaultConfig:
         total = sum(getattr(self, name) for name in rates)
         if total > 1.0 + 1e-9:
             raise ConfigError(f"fault rates add up to {total:.3f}; their sum must be at most 1")
-        for name in ("latency", "latency_jitter", "retry_after"):
+        if not 0.0 <= self.stream_malformed_rate <= 1.0:
+            raise ConfigError("fault stream_malformed_rate must be between 0 and 1")
+        for name in ("latency", "latency_jitter", "retry_after", "stream_delay"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"fault {name} must not be negative")
+        if (self.budget is not None and self.budget < 1) or self.budget_window <= 0:
+            raise ConfigError("budget must be at least 1 request per a positive budget_window")
         if self.rate_limit is not None and self.rate_limit <= 0:
             raise ConfigError("rate_limit must be a positive number of requests per second")
         for status in self.error_statuses:
@@ -105,8 +132,9 @@ class FaultConfig:
                 raise ConfigError(f"error status {status} is not an HTTP error status")
         if self.oauth_error is not None and self.oauth_error not in OAUTH_ERRORS:
             raise ConfigError.invalid_choice("oauth_error", self.oauth_error, OAUTH_ERRORS)
-        if self.oauth_error_count < 0:
-            raise ConfigError("oauth_error_count must not be negative")
+        for name in ("oauth_error_count", "stream_drop_after", "stream_max_unacked"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative")
 
     @classmethod
     def from_mapping(
@@ -127,8 +155,13 @@ class FaultConfig:
                 clean[key] = None if value in (None, "", "none", "off") else float(value)
             elif key in ("oauth_error", "oauth_error_grant", "drift_rename", "drift_retype"):
                 clean[key] = None if value in (None, "", "none", "off") else str(value)
-            elif key == "oauth_error_count":
-                clean[key] = int(value)
+            elif key == "budget":
+                clean[key] = None if value in (None, "", "none", "off") else int(value)
+            elif key in ("oauth_error_count", "stream_drop_after", "stream_max_unacked"):
+                try:
+                    clean[key] = int(value)
+                except (TypeError, ValueError):
+                    raise ConfigError(f"fault {key}={value!r} is not a whole number") from None
             else:
                 try:
                     clean[key] = float(value)
@@ -221,6 +254,43 @@ class RateLimiter:
             self._buckets.clear()
 
 
+class WindowBudget:
+    """Fixed-window request budgets keyed by (service, credential). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._windows: dict[tuple[str, str], tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple[str, str], limit: int, window: float) -> tuple[bool, int, float]:
+        """Spend one request: (allowed, remaining after it, seconds until the window resets)."""
+        now = time.monotonic()
+        with self._lock:
+            start, used = self._windows.get(key, (now, 0))
+            if now - start >= window:
+                start, used = now, 0
+            allowed = used < limit
+            if allowed:
+                used += 1
+            self._windows[key] = (start, used)
+        return allowed, limit - used, max(0.0, start + window - now)
+
+    def headers(
+        self, limit: int, remaining: int, reset: float, window: float
+    ) -> list[tuple[bytes, bytes]]:
+        """The IETF ``RateLimit-*`` fields for an answer (reset rounded up: never early)."""
+        return [
+            (b"ratelimit-limit", str(limit).encode()),
+            (b"ratelimit-remaining", str(remaining).encode()),
+            (b"ratelimit-reset", str(math.ceil(reset)).encode()),
+            (b"ratelimit-policy", f"{limit};w={window:g}".encode()),
+        ]
+
+    def reset(self) -> None:
+        """Forget every window."""
+        with self._lock:
+            self._windows.clear()
+
+
 @dataclass
 class FaultState:
     """The live fault settings and their random streams, shared by all requests."""
@@ -228,6 +298,7 @@ class FaultState:
     seed: int
     configs: dict[str, FaultConfig] = field(default_factory=dict)
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    budgets: WindowBudget = field(default_factory=WindowBudget)
     _rngs: dict[str, random.Random] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -34,6 +34,7 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 
 from apinotebook.sandbox._context import Receive, Scope, Send
+from apinotebook.sandbox._stream_faults import stream_faults
 
 try:
     from cross_web import HTTPException as _HTTPError
@@ -137,7 +138,9 @@ class QuietSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-def make_schema(query: type, mutation: type | None = None) -> strawberry.Schema:
+def make_schema(
+    query: type, mutation: type | None = None, subscription: type | None = None
+) -> strawberry.Schema:
     """A schema with depth and alias limits and cached parsing and validation."""
     rules = [
         *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
@@ -154,7 +157,10 @@ def make_schema(query: type, mutation: type | None = None) -> strawberry.Schema:
         return ValidationCache(maxsize=256)
 
     return QuietSchema(
-        query=query, mutation=mutation, extensions=[limits, parser_cache, validation_cache]
+        query=query,
+        mutation=mutation,
+        subscription=subscription,
+        extensions=[limits, parser_cache, validation_cache],
     )
 
 
@@ -194,11 +200,22 @@ class GraphQLEndpoint(GraphQL[dict[str, Any], None]):
         self._challenge = challenge
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one HTTP request (websockets are not offered)."""
+        """Serve one HTTP request, or a subscriptions socket (graphql-transport-ws, graphql-ws)."""
+        if scope["type"] == "websocket":
+            await self._socket(scope, receive, send)
+            return
         if scope["type"] != "http":
             return
         response = await self._respond(Request(scope, receive))
         await response(scope, receive, send)
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the credential, then let strawberry speak the subscription protocol."""
+        problem = self._authorize(Headers(scope=scope))
+        if problem is not None:
+            await send({"type": "websocket.close", "code": 1008, "reason": problem[:120]})
+            return
+        await super().__call__(scope, receive, stream_faults(scope, send))
 
     async def _respond(self, request: Request) -> Response:
         root: str = request.scope.get("root_path", "")

@@ -23,6 +23,7 @@ from typing import Any, Literal, overload
 
 import strawberry
 
+from apinotebook.sandbox._event_log import EventLog
 from apinotebook.sandbox._graphql import (
     Connection,
     check_first,
@@ -193,6 +194,8 @@ class MailStore:
         self._next_id = 1
         self._lock = threading.Lock()  # seeding
         self._writing = threading.RLock()  # the event loop, and the CRM's connector
+        #: what the subscriptions publish (``subscriberAdded``, ``listChanged``)
+        self.events = EventLog()
 
     # -- helpers for tests and teaching --------------------------------------------
 
@@ -239,7 +242,9 @@ class MailStore:
                 raise service_error(
                     f"A list named {found.name!r} already exists (id {found.id}).", "CONFLICT"
                 )
-            return self._add_list(self._ready(), name, _iso(datetime.now(UTC)))
+            lst = self._add_list(self._ready(), name, _iso(datetime.now(UTC)))
+            self.events.append("listChanged", list_id=str(lst.id), change="created")
+            return lst
 
     def ensure_list(self, name: str) -> str:
         """The id of the list called ``name`` (any case), created if there is none."""
@@ -296,6 +301,7 @@ class MailStore:
                     created_at=now,
                 )
                 created += 1
+                self.events.append("subscriberAdded", list_id=str(lst.id), email=email)
             elif (
                 (name is None or name == sub.name)
                 and (status is None or status is sub.status)
@@ -309,6 +315,8 @@ class MailStore:
                 sub.updated_at = now
                 updated += 1
             written.append(sub)
+        if created or updated:
+            self.events.append("listChanged", list_id=str(lst.id), change="subscribers")
         return UpsertSubscribersPayload(
             created=created,
             updated=updated,
@@ -343,6 +351,7 @@ class MailStore:
             if sub.status is not SubscriptionStatus.UNSUBSCRIBED:
                 _set_status(lst, sub, SubscriptionStatus.UNSUBSCRIBED)
                 sub.updated_at = _iso(datetime.now(UTC))
+                self.events.append("listChanged", list_id=str(lst.id), change="unsubscribed")
             return sub
 
     # -- internals ----------------------------------------------------------------

@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection
 
 from apinotebook._exceptions import ConfigError
 from apinotebook.sandbox._context import ASGIApp, Mount, Receive, SandboxContext, Scope, Send
@@ -270,8 +271,9 @@ class BearerGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request (ASGI)."""
         app = self.app()
-        if scope["type"] == "http":
+        if scope["type"] in ("http", "websocket"):  # a socket checks its own credential
             scope[_STORE_KEY] = self.store
+        if scope["type"] == "http":
             path = str(scope.get("path", "")).removeprefix(str(scope.get("root_path", "")))
             if not any(path == p or (p.endswith("/") and path.startswith(p)) for p in self.public):
                 authorization = Headers(scope=scope).get("authorization", "")
@@ -309,6 +311,6 @@ def rest_mount(
     )
 
 
-def store_of(request: Request) -> Any:
+def store_of(request: HTTPConnection) -> Any:
     """The store :class:`BearerGate` handed to this request."""
     return request.scope[_STORE_KEY]

@@ -26,6 +26,8 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import httpx
+
 from apinotebook._exceptions import ConfigError, MissingExtraError, SandboxError
 from apinotebook.sandbox._app import SandboxApp
 from apinotebook.sandbox._context import Mount, SandboxContext, credentials
@@ -75,6 +77,26 @@ class _Controls:
         """``export NAME=value`` lines for a shell."""
         return [f"export {k}={shlex.quote(v)}" for k, v in sorted(self.env.items())]
 
+    def approve_device(self, user_code: str, *, approve: bool = True) -> None:
+        """Do what the demo user does on their phone: type ``user_code``, log in, decide.
+
+        The device flow's sign-in happens on another device; in a course notebook or a
+        test that device is this call: it fills in the sandbox's verification page
+        (``/auth/device``) with the demo user's credentials, over HTTP as a browser does.
+
+        Raises:
+            SandboxError: the page refused the code (unknown or expired).
+        """
+        form = {
+            "user_code": user_code,
+            "username": self.env["AUTH_USERNAME"],
+            "password": self.env["AUTH_PASSWORD"],
+            "decision": "approve" if approve else "deny",
+        }
+        page = httpx.post(self.env["AUTH_ISSUER"] + "/device", data=form, timeout=10)
+        if page.status_code != 200:
+            raise SandboxError(f"The verification page refused the code {user_code!r}.")
+
     def export_env(self, environ: dict[str, str] | None = None) -> None:
         """Put the URLs and credentials into ``os.environ`` (or ``environ``)."""
         (os.environ if environ is None else environ).update(self.env)
@@ -92,6 +114,9 @@ class Sandbox(_Controls):
         faults: ``{"crm": {"error_rate": 0.1}, ...}`` or ``FaultConfig`` values.
         services: a subset of :data:`SERVICES` to serve (default: all).
         options: per-service options, passed to each service's ``build``.
+        extra_mounts: more ASGI apps to serve (:class:`Mount`).
+        mocks: :class:`apinotebook.mock.Mock` objects (anything with ``mount()``),
+            each served at ``/<its name>``.
     """
 
     def __init__(
@@ -106,6 +131,7 @@ class Sandbox(_Controls):
         services: Iterable[str] | None = None,
         options: Mapping[str, Any] | None = None,
         extra_mounts: Iterable[Mount] = (),
+        mocks: Iterable[Any] = (),
     ) -> None:
         if contacts < 0 or companies < 1:
             raise ConfigError("contacts must be >= 0 and companies >= 1")
@@ -126,7 +152,7 @@ class Sandbox(_Controls):
         self._faults = FaultState(seed=seed)
         for name, settings in (faults or {}).items():
             self._faults.update(name, settings)
-        self._extra_mounts = list(extra_mounts)
+        self._extra_mounts = list(extra_mounts) + [m.mount() for m in mocks]
         self._app: SandboxApp | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None

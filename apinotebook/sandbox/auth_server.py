@@ -57,6 +57,7 @@ from apinotebook.sandbox._auth_store import (
     clock,
 )
 from apinotebook.sandbox._context import Mount, SandboxContext
+from apinotebook.sandbox._delegated import register_issuer
 from apinotebook.sandbox._rest import make_app, options_of, rest_mount, store_of
 
 __all__ = ["AuthStore", "build"]
@@ -477,6 +478,7 @@ def make_store(ctx: SandboxContext, issuer: str) -> AuthStore:
 def build(ctx: SandboxContext) -> list[Mount]:
     """The authorization server, mounted at ``/auth``; ``sb.state("auth")`` is its store."""
     store = make_store(ctx, ctx.url("/auth"))
+    register_issuer(store)  # the calendar and chat accept its user tokens
     mount = rest_mount(
         "auth",
         _app,

@@ -61,6 +61,7 @@ from apinotebook.sandbox._calendar_store import (
     utc,
 )
 from apinotebook.sandbox._context import Mount, SandboxContext
+from apinotebook.sandbox._delegated import Delegation
 from apinotebook.sandbox._rest import ApiError, make_app, options_of, rest_mount, store_of
 
 __all__ = ["MAX_TOMBSTONES", "TOKEN_TTL", "WATCH_TTL", "CalendarStore", "build"]
@@ -415,11 +416,14 @@ def build(ctx: SandboxContext) -> list[Mount]:
         max_tombstones=int(_positive(options, "max_tombstones", MAX_TOMBSTONES)),
         resource_uri=lambda cal: ctx.url(f"/calendar/calendars/{cal}/events"),
     )
+    delegation = store.delegation = Delegation(ctx.url("/auth"), "calendar")  # users' tokens
     mount = rest_mount(
         "calendar",
         _app,
         store,
-        check=lambda header, write: store.authenticate(header),
+        check=lambda header, write: (
+            None if delegation.check(header, write) else store.authenticate(header)
+        ),
         public=("/oauth/token", "/openapi.json"),
         env={"CALENDAR_TOKEN_URL": "/calendar/oauth/token"},
     )

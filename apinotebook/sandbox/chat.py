@@ -9,8 +9,12 @@
 ``POST /channels/{id}/webhooks``    create an incoming webhook: ``{"id", "url", "channel"}``
 ``POST /hooks/{token}``             post through an incoming webhook: no Bearer token, the
                                     URL is the secret; honours ``Idempotency-Key``
+``WS   /events``                    the workspace's events, socket-mode style (streams)
+``GET  /assistant/stream``          a generated reply over Server-Sent Events, token by token
 ``GET  /openapi.json``              the OpenAPI document
 ==================================  ========================================================
+
+The two streams are described in :mod:`apinotebook.sandbox._chat_stream`.
 
 Everything else needs ``Authorization: Bearer $CHAT_TOKEN``. Errors always look
 like ``{"error": {"code", "message", "details"}}``, FastAPI's validation
@@ -32,12 +36,15 @@ import re
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from apinotebook._core.signing import SignatureError, verify
 from apinotebook.sandbox._chat_store import MAX_KEYS, ChatChannel, ChatStore
+from apinotebook.sandbox._chat_stream import assistant_stream, event_socket
 from apinotebook.sandbox._context import Mount, SandboxContext
+from apinotebook.sandbox._delegated import Delegation
 from apinotebook.sandbox._rest import ApiError, make_app, options_of, rest_mount, store_of
 
 __all__ = ["MAX_KEYS", "MAX_TEXT", "ChatStore", "build"]
@@ -354,6 +361,14 @@ def _router() -> APIRouter:
         status_code=201,
         response_model=Message,
     )
+    add(
+        "/assistant/stream",
+        assistant_stream,
+        methods=["GET"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    router.add_api_websocket_route("/events", event_socket)
     return router
 
 
@@ -378,11 +393,12 @@ def build(ctx: SandboxContext) -> list[Mount]:
         hook_url=lambda token: ctx.url(f"/chat/hooks/{token}"),
         require_signature=bool(options.get("require_signature", False)),
     )
+    delegation = store.delegation = Delegation(ctx.url("/auth"), "chat")  # users' tokens
     mount = rest_mount(
         "chat",
         _app,
         store,
-        check=lambda header, write: store.authenticate(header),
+        check=lambda header, write: delegation.check(header, write) or store.authenticate(header),
         public=("/openapi.json", "/hooks/"),
     )
     return [mount]

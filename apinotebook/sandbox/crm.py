@@ -12,6 +12,7 @@ returns.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from typing import Annotated, Any, cast
 
@@ -41,6 +42,7 @@ from apinotebook.sandbox._crm_models import (
     errors,
 )
 from apinotebook.sandbox._crm_store import EVENTS, CrmStore, Record
+from apinotebook.sandbox._etags import Conditional
 from apinotebook.sandbox._rest import ApiError, make_app, rest_mount, store_of
 
 __all__ = ["Contact", "ContactIn", "CrmStore", "build"]
@@ -61,7 +63,7 @@ def build(ctx: SandboxContext) -> list[Mount]:
         check=lambda header, write: store.authorize(header, write=write),
         public=("/openapi.json",),
     )
-    return [mount]
+    return [replace(mount, app=Conditional(mount.app))]  # ETags, 304, If-Match -> 412
 
 
 def _current_store(request: Request) -> CrmStore:
@@ -85,6 +87,10 @@ webhooks, served by the apinotebook sandbox.
 * **Idempotency**: `POST /contacts` honours `Idempotency-Key`;
   `PUT /contacts/by-email/{email}` upserts.
 * **Errors**: `{"error": {"code", "message", "details"}}` everywhere.
+* **Conditional requests**: every `GET` answer carries an `ETag` (records also
+  `Last-Modified`); send it back as `If-None-Match` to get `304 Not Modified`,
+  and as `If-Match` on `PUT`/`PATCH`/`DELETE` to get `412` instead of
+  overwriting someone else's change.
 """
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size, 1-500.")]

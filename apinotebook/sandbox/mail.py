@@ -15,6 +15,10 @@ story, served by strawberry at ``/mail/graphql``::
       upsertSubscribers(listId: ID!, input: [SubscriberInput!]!): UpsertSubscribersPayload!
       unsubscribe(listId: ID!, email: String!): Subscriber!
     }
+    type Subscription {       # over graphql-transport-ws / graphql-ws, same URL
+      subscriberAdded(listId: ID, after: Int): SubscriberAdded!
+      listChanged(after: Int): ListChanged!
+    }
 
 What a learner meets here: Relay-style cursor pagination; an idempotent
 upsert keyed by email that reports per-item ``userErrors`` beside the rows it
@@ -62,6 +66,7 @@ from apinotebook.sandbox._mail_store import (
     page,
     store_of,
 )
+from apinotebook.sandbox._mail_stream import Subscription
 from apinotebook.sandbox._seed import isoformat
 
 __all__ = ["MailStore", "Mutation", "Query", "build", "schema"]
@@ -173,7 +178,7 @@ def schema() -> strawberry.Schema:
     them: ``upsertSubscribers`` is served straight from graphql-core's
     arguments, by the same :meth:`MailStore.upsert`.
     """
-    built = make_schema(Query, Mutation)
+    built = make_schema(Query, Mutation, Subscription)
     mutation = built._schema.mutation_type
     if mutation is not None and "upsertSubscribers" in mutation.fields:
         mutation.fields["upsertSubscribers"].resolve = _upsert_coerced

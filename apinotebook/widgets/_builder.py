@@ -43,6 +43,7 @@ from apinotebook._exceptions import ConfigError
 from apinotebook._exchange import Exchange
 from apinotebook.rest import OpenAPIClient, RestClient
 from apinotebook.widgets._base import Widget, esm
+from apinotebook.widgets._editors import CodeEditors
 from apinotebook.widgets._explorer import (
     Explorer,
     call_code,
@@ -129,6 +130,10 @@ def schema_enum(schema: Any) -> list[Any] | None:
         if found:
             return found
     return None
+
+
+_KEYS_DEPTH = 6
+_KEYS_PER_OBJECT = 300
 
 
 def body_skeleton(schema: Any, *, _depth: int = 0) -> Any:
@@ -223,6 +228,26 @@ def _text(value: Any) -> str:
     return json.dumps(value)
 
 
+def body_keys(schema: Any, *, _depth: int = 0) -> dict[str, Any] | None:
+    """The part of a body schema the editor completes from: properties, nested, bounded."""
+    if not isinstance(schema, Mapping) or _depth > _KEYS_DEPTH:
+        return None
+    out: dict[str, Any] = {"type": str(schema.get("type") or ""), "required": []}
+    if isinstance(schema.get("description"), str):
+        out["description"] = mask_text(schema["description"][:200])
+    parts = [schema, *[p for p in schema.get("allOf") or () if isinstance(p, Mapping)]]
+    props: dict[str, Any] = {}
+    for part in parts:
+        for name, sub in (part.get("properties") or {}).items():
+            props[str(name)] = body_keys(sub, _depth=_depth + 1) or {}
+        out["required"] += [str(r) for r in part.get("required") or () if isinstance(r, str)]
+    if props:
+        out["properties"] = dict(list(props.items())[:_KEYS_PER_OBJECT])
+    if isinstance(schema.get("items"), Mapping):
+        out["items"] = body_keys(schema["items"], _depth=_depth + 1)
+    return out
+
+
 def operation_form(op: Operation) -> dict[str, Any]:
     """What the form needs to show one operation (masked, bounded)."""
     body = op.request_body
@@ -241,6 +266,12 @@ def operation_form(op: Operation) -> dict[str, Any]:
             "type": body.type,
             "description": _short(body.description, 500),
             "skeleton": mask_text(text),
+            # property names for the body editor's completion (this operation's only)
+            "keys": body_keys(
+                {"properties": {f.name: f.schema for f in body.fields}}
+                if body.fields
+                else body.schema
+            ),
         }
     return {
         "id": op.id,
@@ -324,10 +355,10 @@ def _parameter_values(op: Operation, values: Any) -> list[tuple[Parameter, str]]
     return found
 
 
-class BuilderPanel(Widget):
+class BuilderPanel(CodeEditors, Widget):
     """The form of :class:`RequestBuilder` (its front end is ``static/builder.js``)."""
 
-    _esm = esm("builder.js")
+    _esm = esm("codebox.js", "builder.js")
     _css = explorer_css()
 
     info = traitlets.Dict().tag(sync=True)

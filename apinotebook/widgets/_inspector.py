@@ -28,6 +28,7 @@ from apinotebook._core.paths import AmbiguousRecords, find_records
 from apinotebook._core.render import exchange_html, human_size
 from apinotebook._core.secrets import (
     MASK,
+    is_sensitive_header,
     mask_headers,
     mask_text,
     mask_url,
@@ -84,6 +85,33 @@ def _records(data: Any) -> int | None:
     if isinstance(value, list) and value and isinstance(value[0], Mapping):
         return len(value)
     return None
+
+
+def _version(ex: Exchange) -> str:
+    """The API version the request asked for and the answer named (``version=`` and the like)."""
+    said = []
+    for where, headers in (("sent", ex.request.headers), ("answered", ex.headers)):
+        for name, value in headers.multi_items():
+            if "version" in name.lower() and not is_sensitive_header(name):
+                said.append(f"{name}: {mask_text(value)} ({where})")
+    accept = str(ex.request.headers.get("accept", ""))
+    if "version=" in accept:
+        said.append(f"Accept: {accept} (sent)")
+    return "; ".join(said)
+
+
+def _conventions(ex: Exchange) -> dict[str, Any]:
+    """Rate limit, API version and cache state for the status line."""
+    limit = ex.rate_limit
+    low = False
+    if limit is not None and limit.remaining is not None:
+        low = limit.exhausted or (bool(limit.limit) and limit.remaining < 0.1 * (limit.limit or 0))
+    return {
+        "rate_limit": str(limit) if limit is not None else "",
+        "rate_limit_low": low,
+        "api_version": _version(ex),
+        "cache": str(ex.meta.get("cache") or ""),
+    }
 
 
 def _contract_state(exchange: Exchange) -> dict[str, Any]:
@@ -230,6 +258,7 @@ class Inspector(Widget):
             "fault": mask_text(f"{fault.get('code')}: {fault.get('message')}") if fault else "",
             "graphql_errors": graphql_errors,
             "started_at": ex.started_at.isoformat(),
+            **_conventions(ex),
         }
 
     def _table_info(self) -> dict[str, Any]:

@@ -14,7 +14,8 @@ shows an :class:`~apinotebook.widgets.Inspector` below.
 
 A schema with thousands of types stays responsive: the synced state holds
 the type names and kinds only (about 30 bytes a type); the fields of a type
-are sent when it is expanded, and search runs in the kernel.
+are sent when it is expanded, and search runs in the kernel over an index
+built when the explorer opens (a few milliseconds a search on GitHub's schema).
 
 ==========  ===========================================  ==============================
 request     fields                                       reply
@@ -26,6 +27,8 @@ toggle      query, variables, root, path, arg, on        query, variables, probl
 validate    query, variables, root                       problems, selected
 run         query, variables, root                       status, ok, summary, error
 code        query, variables, root                       code
+complete    query, offset                                options (label, type, detail)
+format      query                                        query
 ==========  ===========================================  ==============================
 """
 
@@ -41,16 +44,18 @@ from apinotebook._core.secrets import mask_text, mask_url
 from apinotebook._exceptions import ConfigError, SchemaError
 from apinotebook._exchange import Exchange
 from apinotebook.widgets._base import Widget, esm
+from apinotebook.widgets._editors import CodeEditors
 from apinotebook.widgets._explorer import Explorer, call_code, explorer_css, run_call, value_code
+from apinotebook.widgets._schema_complete import complete, format_query
 from apinotebook.widgets._schema_query import (
     operation_name,
-    search,
     selection_paths,
     toggle,
     type_info,
     type_names,
     variable_values,
 )
+from apinotebook.widgets._schema_search import search, search_index
 from apinotebook.widgets._snippets import py_str
 
 if TYPE_CHECKING:
@@ -85,10 +90,10 @@ def _root(content: Mapping[str, Any]) -> str:
 _PROBLEMS_SHOWN = 50
 
 
-class SchemaPanel(Widget):
+class SchemaPanel(CodeEditors, Widget):
     """The tree, editor and docs of :class:`SchemaExplorer` (front end: ``static/schema.js``)."""
 
-    _esm = esm("schema.js")
+    _esm = esm("codebox.js", "schema.js")
     _css = explorer_css()
 
     summary = traitlets.Dict().tag(sync=True)
@@ -118,6 +123,7 @@ class SchemaPanel(Widget):
             "subscription": schema.subscription_type.name if schema.subscription_type else None,
         }
         names = type_names(schema)
+        search_index(schema)  # built now, so the first search answers as fast as the rest
         problems = client.schema_problems
         super().__init__(
             summary={
@@ -153,6 +159,15 @@ class SchemaPanel(Widget):
         return search(self._schema, str(content.get("query", "")), limit=limit)
 
     # -- the query -----------------------------------------------------------------------
+
+    def msg_complete(self, content: Mapping[str, Any]) -> dict[str, Any]:
+        """What may be typed at ``offset`` in the query (fields, arguments, values, ...)."""
+        query = str(content.get("query") or "")
+        return complete(self._schema, query, int(content.get("offset", 0)))
+
+    def msg_format(self, content: Mapping[str, Any]) -> dict[str, Any]:
+        """The query in canonical layout (ConfigError if it does not parse)."""
+        return {"query": format_query(str(content.get("query") or ""))}
 
     def _problems(self, query: str, variables: Mapping[str, Any], root: str) -> list[str]:
         if not query.strip():

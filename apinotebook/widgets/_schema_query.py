@@ -65,7 +65,6 @@ __all__ = [
     "has_default",
     "operation_name",
     "placeholder",
-    "search",
     "selection_paths",
     "toggle",
     "type_info",
@@ -233,36 +232,6 @@ def type_info(
     if is_abstract_type(named):
         info["possible_types"] = sorted(t.name for t in schema.get_possible_types(named))
     return info
-
-
-def search(schema: GraphQLSchema, text: str, *, limit: int = 100) -> dict[str, Any]:
-    """Types, fields and arguments whose name or description contain every word of ``text``."""
-    words = text.lower().split()
-    matches: list[dict[str, Any]] = []
-    if not words:
-        return {"matches": matches, "complete": True}
-
-    def hit(*parts: str | None) -> bool:
-        hay = " ".join(p for p in parts if p).lower()
-        return all(w in hay for w in words)
-
-    for name, named in sorted(schema.type_map.items()):
-        if name.startswith("__"):
-            continue
-        kind = type_kind(named)
-        if hit(name, named.description):
-            text = _doc(named.description)[:160]
-            matches.append({"type": name, "field": None, "kind": kind, "text": text})
-        fields = getattr(named, "fields", None) or {}
-        for fname, field in fields.items():
-            if hit(f"{name}.{fname}", field.description):
-                matches.append({"type": name, "field": fname, "kind": kind,
-                                "text": f"{fname}: {field.type}"})  # fmt: skip
-            if len(matches) >= limit:
-                return {"matches": matches, "complete": False}
-        if len(matches) >= limit:
-            return {"matches": matches, "complete": False}
-    return {"matches": matches, "complete": True}
 
 
 # -- editing queries -------------------------------------------------------------------

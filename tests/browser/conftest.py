@@ -157,10 +157,18 @@ class Lab:
         for the kernel to be idle. A cell that raised stops the run: the
         prompts then show which cells never ran ("[ ]:").
         """
+        self.start_all(page, name)
+        return self.wait_all(page)
+
+    def start_all(self, page: Any, name: str) -> None:
+        """Open a notebook and press Run All; return once the first cell started."""
         self.open(page, name)
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         page.wait_for_function(STARTED_JS)
+
+    def wait_all(self, page: Any) -> list[str]:
+        """Wait for every code cell in turn, then for the kernel; returns the prompts."""
         for index in range(len(page.evaluate(PROMPTS_JS))):
             page.wait_for_function(CELL_DONE_JS, arg=index)
         page.wait_for_function(KERNEL_READY_JS)

@@ -186,3 +186,36 @@ def test_har_is_valid_and_masked(tmp_path):
     for secret in ("har-secret-token-42", "har-password-1", "har-cookie-value"):
         assert secret not in text
     assert har["log"]["entries"][-1]["response"]["content"]["encoding"] == "base64"
+
+
+def test_without_bodies_keeps_metadata_and_sizes():
+    h = History(maxlen=5, bodies=False)
+    heard = []
+    h.subscribe(heard.append)
+    full = Exchange(
+        protocol="rest",
+        request=Request("POST", "https://h/x", {"content-type": "application/json"}, b'{"a": 1}'),
+        status=201,
+        headers={"content-type": "application/json"},
+        content=b'{"big": "' + b"x" * 10_000 + b'"}',
+        payload={"decoded": True},
+    )
+    h.append(full)
+    kept = h.last
+    assert kept is not full and heard == [full]  # listeners still get the whole exchange
+    assert kept.content == b"" and kept.request.content == b"" and kept.payload is None
+    assert (kept.status, kept.method, kept.url) == (201, "POST", "https://h/x")
+    assert kept.size == len(full.content) and kept.meta["request_bytes"] == 8
+    assert full.content.startswith(b'{"big"')  # the caller's exchange is untouched
+
+
+def test_production_block_drops_bodies_then_restores():
+    from apinotebook._history import history, production
+
+    own = History(maxlen=50)
+    before = (history.bodies, history.maxlen)
+    with production(own, maxlen=7):
+        assert history.bodies is False and history.maxlen <= 7 and own.bodies is False
+        own.append(ex(1))
+        assert own.last.content == b"" and own.last.size == len(b'{"i": 1}')
+    assert (history.bodies, history.maxlen) == before and own.bodies is True

@@ -64,10 +64,25 @@ def test_matches_the_standard_library_on_generated_documents(value: Any, ascii_o
         b'"' + b"\\u00e9" * 3 + b'"',
         b'{"deep": ' + b"[" * 200 + b"]" * 200 + b"}",
         b'["12345678901234567890123 in a string"]',
+        b'{"oid": "0000000000000000000000000000000000000000", "n": 18446744073709551616}',
+        b'{"s": "a-12345678901234567890123", "t": [\n -12345678901234567890123]}',
+        b'{"x": 1.12345678901234567890123, "y": 1e+1234567890123456789}',
+        b"12345678901234567890123",
     ],
 )
 def test_matches_the_standard_library_where_orjson_differs(body: bytes) -> None:
     assert _same(_json.loads(body), json.loads(body))
+
+
+def test_long_digit_runs_inside_strings_keep_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = b'{"oid": "0000000000000000000000000000000000000000", "d": "id 12345678901234567890"}'
+    expected = json.loads(body)
+
+    def refuse(content: Any) -> Any:
+        raise AssertionError("json.loads was used for a run inside a string")
+
+    monkeypatch.setattr(_json.json, "loads", refuse)
+    assert _json.loads(body) == expected
 
 
 @pytest.mark.parametrize("body", [b"", b"{", b"[1,]", b"<html>", b"\xff\xfe\x00", b"{'a': 1}"])

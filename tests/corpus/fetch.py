@@ -110,11 +110,13 @@ def _str_list(value: Any, what: str) -> tuple[str, ...]:
     raise CorpusError(f"{what} must be a string or a list of strings, not {value!r}")
 
 
-def _include(raw: Mapping[str, Any], archive_id: str) -> Include:
+def _include(
+    raw: Mapping[str, Any], archive_id: str, protocols: Sequence[str] = PROTOCOLS
+) -> Include:
     protocol = raw.get("protocol")
-    if protocol not in PROTOCOLS:
+    if protocol not in protocols:
         raise CorpusError(
-            f"archive {archive_id!r}: protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}"
+            f"archive {archive_id!r}: protocol {protocol!r} is not one of {', '.join(protocols)}"
         )
     limits = {}
     for key in ("largest", "every"):
@@ -131,8 +133,11 @@ def _include(raw: Mapping[str, Any], archive_id: str) -> Include:
     )
 
 
-def load_sources(path: Path = SOURCES) -> list[Archive]:
-    """The archives of ``sources.toml`` (``CorpusError`` on a malformed entry)."""
+def load_sources(path: Path = SOURCES, protocols: Sequence[str] = PROTOCOLS) -> list[Archive]:
+    """The archives of ``sources.toml`` (``CorpusError`` on a malformed entry).
+
+    Another corpus (``tests/collections/sources.toml``) passes its own ``protocols``.
+    """
     with path.open("rb") as fh:
         data = tomllib.load(fh)
     archives: list[Archive] = []
@@ -150,7 +155,7 @@ def load_sources(path: Path = SOURCES) -> list[Archive]:
         sha = str(raw["sha256"]).lower()
         if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
             raise CorpusError(f"archive {aid!r}: sha256 must be 64 hex digits")
-        includes = tuple(_include(inc, aid) for inc in raw.get("include", []))
+        includes = tuple(_include(inc, aid, protocols) for inc in raw.get("include", []))
         if not includes:
             raise CorpusError(f"archive {aid!r} has no [[archive.include]]")
         archives.append(
@@ -329,8 +334,9 @@ def corpus_files(
     Prints one progress line per archive to ``log``.
     """
     root = root or cache_dir()
-    wanted = set(protocols or PROTOCOLS)
-    for archive in archives if archives is not None else load_sources():
+    sources = archives if archives is not None else load_sources()
+    wanted = set(protocols or {inc.protocol for a in sources for inc in a.includes})
+    for archive in sources:
         if not any(inc.protocol in wanted for inc in archive.includes):
             continue
         if log:

@@ -94,7 +94,11 @@ def worker() -> int:
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    from tests.corpus import probes
+    import importlib
+
+    probes = importlib.import_module(
+        os.environ.get("APINOTEBOOK_CORPUS_PROBES", "tests.corpus.probes")
+    )
 
     def send(**message: Any) -> None:
         out.write(json.dumps(message, default=str) + "\n")
@@ -444,6 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--match", default=None, help="only ids containing this text")
     parser.add_argument("--list", action="store_true", help="list the corpus and exit")
     parser.add_argument("--report", type=Path, default=REPORT, help="the JSON report's path")
+    parser.add_argument("--mock", action="store_true",
+                        help="serve a mock of each file and call it (mock_probes.py)")  # fmt: skip
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -477,9 +483,17 @@ def main(argv: Sequence[str] | None = None) -> int:
           flush=True)  # fmt: skip
     t0 = time.perf_counter()
     os.environ["APINOTEBOOK_CORPUS_PROTOCOLS"] = ",".join(sorted({f.protocol for f in files}))
+    if args.mock:
+        os.environ["APINOTEBOOK_CORPUS_PROBES"] = "tests.corpus.mock_probes"
+        if args.report == REPORT:
+            args.report = REPORT.with_name(".mock-report.json")
     entries = run(files, jobs=args.jobs, timeout=args.timeout, raw_timeout=args.raw_timeout)
     summary = summarize(entries)
     print_report(summary)
+    if args.mock:
+        from tests.corpus.mock_report import print_mock_report
+
+        summary["mock"] = print_mock_report(entries)
     print(f"wall time {time.perf_counter() - t0:.0f} s")
     args.report.write_text(json.dumps({"summary": summary, "files": entries}, indent=1,
                                       default=str))  # fmt: skip

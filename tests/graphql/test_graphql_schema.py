@@ -214,7 +214,7 @@ def test_schema_is_fetched_lazily_once_and_recorded():
     client.execute("{ lists { totalCount } }")
     with pytest.raises(QueryValidationError):
         client.execute("{ lists { nope } }")
-    assert len(server.requests) == 2 and "26 types" in repr(client)
+    assert len(server.requests) == 2 and "29 types" in repr(client)
 
 
 def test_first_execute_fetches_the_schema_and_validates():

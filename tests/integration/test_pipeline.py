@@ -56,8 +56,8 @@ class World:
             self.dest[record["email"]] = record
 
 
-def build(world: World, tmp_path, *, batch_size=10, concurrency=1, transform=None, retries=2):
-    sync = Integration("test-sync", state=tmp_path / "state.db", progress=None)
+def build(world: World, state_url: str, *, batch_size=10, concurrency=1, transform=None, retries=2):
+    sync = Integration("test-sync", state=state_url, progress=None)
     sync.source(key="id", cursor="updated_at")(world.source)
 
     @sync.transform
@@ -77,9 +77,9 @@ def http_error(status: int) -> HTTPStatusError:
     return HTTPStatusError(f"{status}", exchange=ex)
 
 
-def test_run_delivers_everything_and_checkpoints(tmp_path):
+def test_run_delivers_everything_and_checkpoints(state_url):
     world = World(contacts(95))
-    sync = build(world, tmp_path)
+    sync = build(world, state_url)
     report = sync.run()
     assert report.ok and report.read == 95 and report.written == 95 and report.batches == 10
     assert len(world.dest) == 95 and all(len(c) <= 10 for c in world.calls)
@@ -90,9 +90,9 @@ def test_run_delivers_everything_and_checkpoints(tmp_path):
     assert again.read == 1 and again.skipped_duplicate == 1 and again.written == 0
 
 
-def test_updates_go_through_duplicates_do_not(tmp_path):
+def test_updates_go_through_duplicates_do_not(state_url):
     world = World(contacts(20))
-    sync = build(world, tmp_path)
+    sync = build(world, state_url)
     sync.run()
     world.records[3] = {
         **world.records[3],
@@ -105,17 +105,17 @@ def test_updates_go_through_duplicates_do_not(tmp_path):
     assert "changed@example.com" in world.dest
 
 
-def test_duplicates_within_a_batch_keep_the_last_version(tmp_path):
+def test_duplicates_within_a_batch_keep_the_last_version(state_url):
     world = World(
         contacts(3) + [{"id": "c00001", "email": "new@x.com", "updated_at": "2026-01-01T01:99999"}]
     )
-    sync = build(world, tmp_path)
+    sync = build(world, state_url)
     report = sync.run()
     assert report.skipped_duplicate == 1 and report.written == 3
     assert "new@x.com" in world.dest and "user1@example.com" not in world.dest
 
 
-def test_transform_errors_and_filters(tmp_path):
+def test_transform_errors_and_filters(state_url):
     def mapping(record):
         n = int(record["id"][1:])
         if n % 10 == 3:
@@ -125,7 +125,7 @@ def test_transform_errors_and_filters(tmp_path):
         return {"email": record["email"].lower()}
 
     world = World(contacts(50))
-    sync = build(world, tmp_path, transform=mapping)
+    sync = build(world, state_url, transform=mapping)
     report = sync.run()
     assert report.failed == 5 and report.dead_lettered == 5 and report.skipped_filtered == 5
     assert report.written == 40 and report.status == "partial" and report.exit_code == 1
@@ -138,25 +138,25 @@ def test_transform_errors_and_filters(tmp_path):
     assert sync.run().failed == 0 and len(sync.dead_letters) == 5
 
 
-def test_transient_errors_are_retried(tmp_path):
+def test_transient_errors_are_retried(state_url):
     world = World(contacts(30))
     world.fail = [TransportError("reset"), http_error(503)]
-    sync = build(world, tmp_path)
+    sync = build(world, state_url)
     report = sync.run()
     assert report.ok and report.retries == 2 and len(world.dest) == 30
 
 
-def test_transient_errors_exhausted_dead_letter_the_batch(tmp_path):
+def test_transient_errors_exhausted_dead_letter_the_batch(state_url):
     world = World(contacts(10))
     world.fail = [http_error(503)] * 3
-    sync = build(world, tmp_path, retries=2)
+    sync = build(world, state_url, retries=2)
     report = sync.run()
     assert report.dead_lettered == 10 and report.written == 0
     assert all("503" in d.error and d.attempts == 3 for d in sync.dead_letters)
     assert sync.state["cursor"] is not None  # nothing lost: they wait as dead letters
 
 
-def test_record_errors_bisect_to_the_bad_record(tmp_path):
+def test_record_errors_bisect_to_the_bad_record(state_url):
     world = World(contacts(16))
 
     def write(batch):
@@ -166,14 +166,14 @@ def test_record_errors_bisect_to_the_bad_record(tmp_path):
         for r in batch:
             world.dest[r["email"]] = r
 
-    sync = build(world, tmp_path, batch_size=16)
+    sync = build(world, state_url, batch_size=16)
     sync._destination.fn = write
     report = sync.run()
     assert report.written == 15 and report.dead_lettered == 1
     assert sync.dead_letters[0].key == "c00011" and "422" in sync.dead_letters[0].error
 
 
-def test_destination_rejections(tmp_path):
+def test_destination_rejections(state_url):
     world = World(contacts(10))
 
     def write(batch):
@@ -181,7 +181,7 @@ def test_destination_rejections(tmp_path):
             world.dest[r["email"]] = r
         return [(0, "rejected by API: invalid")]
 
-    sync = build(world, tmp_path)
+    sync = build(world, state_url)
     sync._destination.fn = write
     report = sync.run()
     assert report.written == 9 and report.dead_lettered == 1
@@ -189,9 +189,9 @@ def test_destination_rejections(tmp_path):
 
 
 @pytest.mark.parametrize("status", [401, 403])
-def test_auth_failure_is_fatal_and_state_unchanged(tmp_path, status):
+def test_auth_failure_is_fatal_and_state_unchanged(state_url, status):
     world = World(contacts(30))
-    sync = build(world, tmp_path)
+    sync = build(world, state_url)
     world.fail = [http_error(status)]
     before = sync.state
     with pytest.raises(FatalIntegrationError, match="Check the credentials") as info:
@@ -201,9 +201,9 @@ def test_auth_failure_is_fatal_and_state_unchanged(tmp_path, status):
     assert info.value.report.status == "failed" and sync.last_report.exit_code == 2
 
 
-def test_fatal_error_midway_keeps_the_delivered_prefix(tmp_path):
+def test_fatal_error_midway_keeps_the_delivered_prefix(state_url):
     world = World(contacts(50))
-    sync = build(world, tmp_path)
+    sync = build(world, state_url)
     calls = {"n": 0}
 
     def write(batch):
@@ -223,7 +223,7 @@ def test_fatal_error_midway_keeps_the_delivered_prefix(tmp_path):
     assert len(world.dest) == 50 and report.written == 30
 
 
-def test_concurrency_delivers_all_in_parallel(tmp_path):
+def test_concurrency_delivers_all_in_parallel(state_url):
     world = World(contacts(200))
     active = {"now": 0, "max": 0}
     lock = threading.Lock()
@@ -238,21 +238,21 @@ def test_concurrency_delivers_all_in_parallel(tmp_path):
                 world.dest[r["email"]] = r
             active["now"] -= 1
 
-    sync = build(world, tmp_path, concurrency=4)
+    sync = build(world, state_url, concurrency=4)
     sync._destination.fn = write
     report = sync.run()
     assert report.written == 200 and len(world.dest) == 200 and active["max"] > 1
     assert sync.state["cursor"] == max(r["updated_at"] for r in world.records)
 
 
-def test_dry_run_writes_nothing(tmp_path):
+def test_dry_run_writes_nothing(state_url):
     def mapping(record):
         if record["id"] == "c00002":
             raise ValueError("missing name")
         return {"email": record["email"].lower()}
 
     world = World(contacts(30))
-    sync = build(world, tmp_path, transform=mapping)
+    sync = build(world, state_url, transform=mapping)
     dry = sync.run(dry_run=True, limit=5)
     assert [r.status for r in dry.rows] == [
         "would write",
@@ -268,7 +268,7 @@ def test_dry_run_writes_nothing(tmp_path):
     assert "would write" in dry._repr_html_()
 
 
-def test_replay_after_fixing(tmp_path):
+def test_replay_after_fixing(state_url):
     broken = {"on": True}
 
     def mapping(record):
@@ -277,7 +277,7 @@ def test_replay_after_fixing(tmp_path):
         return {"email": record["email"].lower()}
 
     world = World(contacts(20))
-    sync = build(world, tmp_path, transform=mapping)
+    sync = build(world, state_url, transform=mapping)
     sync.run()
     assert len(sync.dead_letters) == 2
     broken["on"] = False
@@ -285,17 +285,17 @@ def test_replay_after_fixing(tmp_path):
     assert report.written == 2 and sync.dead_letters == [] and len(world.dest) == 20
 
 
-def test_reset_starts_over(tmp_path):
+def test_reset_starts_over(state_url):
     world = World(contacts(10))
-    sync = build(world, tmp_path)
+    sync = build(world, state_url)
     sync.run()
     sync.reset()
     assert sync.state["cursor"] is None and sync.state["seen"] == 0
     assert sync.run().written == 10
 
 
-def test_generator_return_value_is_the_cursor(tmp_path):
-    sync = Integration("tokens", state=tmp_path / "s.db", progress=None)
+def test_generator_return_value_is_the_cursor(state_url):
+    sync = Integration("tokens", state=state_url, progress=None)
     seen_since = []
 
     @sync.source(key="id")
@@ -317,28 +317,28 @@ def test_generator_return_value_is_the_cursor(tmp_path):
         ("no destination", "no destination"),
     ],
 )
-def test_misconfigured_integration_is_fatal(tmp_path, setup, message):
-    sync = Integration("bad", state=tmp_path / "s.db", progress=None)
+def test_misconfigured_integration_is_fatal(state_url, setup, message):
+    sync = Integration("bad", state=state_url, progress=None)
     if setup == "no destination":
         sync.source(key="id")(lambda since: iter([]))
     with pytest.raises(FatalIntegrationError, match=message):
         sync.run()
 
 
-def test_missing_key_field_is_fatal(tmp_path):
-    sync = Integration("bad", state=tmp_path / "s.db", progress=None)
+def test_missing_key_field_is_fatal(state_url):
+    sync = Integration("bad", state=state_url, progress=None)
     sync.source(key="uuid")(lambda since: iter([{"id": 1}]))
     sync.destination(lambda b: None)
     with pytest.raises(FatalIntegrationError, match="no key field 'uuid'; it has 'id'"):
         sync.run()
 
 
-def test_source_failure_stops_cleanly(tmp_path):
+def test_source_failure_stops_cleanly(state_url):
     def source(since):
         yield from contacts(25)
         raise TransportError("connection reset while paging")
 
-    sync = Integration("flaky", state=tmp_path / "s.db", progress=None)
+    sync = Integration("flaky", state=state_url, progress=None)
     sync.source(key="id", cursor="updated_at")(source)
     got = []
     sync.destination(batch_size=10)(lambda b: got.extend(b))
@@ -376,9 +376,9 @@ def test_parse_interval_rejects(bad):
         parse_interval(bad)
 
 
-def test_schedule_runs_in_background_and_stops(tmp_path):
+def test_schedule_runs_in_background_and_stops(state_url):
     world = World(contacts(5))
-    sync = build(world, tmp_path)
+    sync = build(world, state_url)
     scheduler = sync.every("0.05s" if False else 0.05)
     deadline = time.monotonic() + 5
     while scheduler.runs < 3 and time.monotonic() < deadline:
@@ -390,17 +390,17 @@ def test_schedule_runs_in_background_and_stops(tmp_path):
     assert scheduler.runs == runs
 
 
-def test_cron_schedule_validation(tmp_path):
-    sync = build(World([]), tmp_path)
+def test_cron_schedule_validation(state_url):
+    sync = build(World([]), state_url)
     with pytest.raises(ConfigError, match="invalid cron"):
         sync.cron("every minute")
     with pytest.raises(ConfigError, match="exactly one"):
         sync.schedule()
 
 
-def test_webhook_receiver_verifies_stores_and_processes(tmp_path):
+def test_webhook_receiver_verifies_stores_and_processes(state_url):
     world = World([])
-    sync = build(world, tmp_path)
+    sync = build(world, state_url)
     secret = "whsec-test-secret-1"
     receiver = sync.on_webhook(
         "/hooks/crm", secret=secret, extract=lambda event: event["data"]["contact"]
@@ -440,13 +440,14 @@ def test_webhook_receiver_verifies_stores_and_processes(tmp_path):
         sync.close()
 
 
-def test_state_store_survives_reopen(tmp_path):
+def test_state_store_survives_reopen(state_url):
     world = World(contacts(12))
-    sync = build(world, tmp_path)
+    sync = build(world, state_url)
     sync.run()
     sync.close()
-    store = StateStore(tmp_path / "state.db", "test-sync")
+    store = StateStore(state_url, "test-sync")
     assert store.seen_count() == 12 and store.runs(1)[0]["status"] == "ok"
+    store.close()
 
 
 def test_state_file_that_is_not_sqlite(tmp_path):
@@ -456,9 +457,9 @@ def test_state_file_that_is_not_sqlite(tmp_path):
         Integration("x", state=path, progress=None)
 
 
-def test_report_renderings(tmp_path):
+def test_report_renderings(state_url):
     world = World(contacts(30))
-    sync = build(world, tmp_path)
+    sync = build(world, state_url)
     report = sync.run()
     assert "written 30" in report.summary()
     assert "<svg" in report._repr_html_()

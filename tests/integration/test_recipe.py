@@ -99,7 +99,7 @@ def test_render_never_evaluates_python():
 def test_filters_are_the_documented_set():
     assert set(FILTERS) == {
         "lower", "upper", "title", "strip", "default", "contains", "truncate", "replace",
-        "split_first", "int", "float", "str", "bool",
+        "split_first", "split_last", "int", "float", "str", "bool", "lookup",
     }  # fmt: skip
 
 
@@ -223,17 +223,6 @@ def test_recipe_does_not_change_the_callers_dict(env, tmp_path):
 # -- whole bridges against the sandbox -----------------------------------------------------
 
 
-def close_connections(sync: Any) -> None:
-    """Close the clients ``from_recipe`` made (``sync.close()`` does not: see below)."""
-    from apinotebook import RestClient
-    from apinotebook.graphql import GraphQLClient
-
-    for fn in (sync._source.fn, sync._destination.fn):
-        for cell in fn.__closure__ or ():
-            if isinstance(cell.cell_contents, RestClient | GraphQLClient):
-                cell.cell_contents.close()
-
-
 def test_closing_a_recipe_integration_closes_its_clients(env, tmp_path):
     sync = from_recipe(base_recipe(), state=tmp_path / "s.db", progress=None)
     clients = [
@@ -274,7 +263,6 @@ def test_recipe_crm_to_mail(tmp_path, monkeypatch):
             assert report.skipped_filtered == len(contacts) - len(good)  # the recipe's filter
             assert sync.run().written == 0
         finally:
-            close_connections(sync)
             sync.close()
 
 
@@ -296,7 +284,6 @@ def test_recipe_rejections_become_dead_letters(tmp_path, monkeypatch):
             assert report.dead_lettered == len(bad) and report.exit_code == 1
             assert all(d.stage == "destination" for d in sync.dead_letters)
         finally:
-            close_connections(sync)
             sync.close()
 
 
@@ -325,7 +312,6 @@ def test_recipe_rest_action_posts_each_record_once(tmp_path, monkeypatch):
             assert set(per_contact.values()) == {1} and report.written == len(contacts)
             assert sb.stats()["chat"].get("dropped", 0) > 0
         finally:
-            close_connections(sync)
             sync.close()
 
 

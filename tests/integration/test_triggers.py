@@ -237,7 +237,7 @@ def test_state_connections_of_background_threads_are_closed(tmp_path, monkeypatc
     in a new thread of ``ThreadingHTTPServer``; Python 3.13 reports a connection
     nobody closed as an unclosed ``sqlite3.Connection``.
     """
-    from apinotebook.integration import _state
+    from apinotebook.integration import _state_sqlite
 
     class Tracked(sqlite3.Connection):
         closed = False
@@ -254,7 +254,7 @@ def test_state_connections_of_background_threads_are_closed(tmp_path, monkeypatc
         opened.append(conn)
         return conn
 
-    monkeypatch.setattr(_state.sqlite3, "connect", connect)
+    monkeypatch.setattr(_state_sqlite.sqlite3, "connect", connect)
     got: list[Any] = []
     sync = Integration("threads", state=tmp_path / "t.db", progress=None)
     sync.source(key="id")(lambda since: iter(()))

@@ -63,13 +63,13 @@ def faults_seen(sb: Sandbox, service: str) -> dict[str, int]:
     }
 
 
-def test_10k_contacts_under_faults_on_both_sides(tmp_path, figures):
+def test_10k_contacts_under_faults_on_both_sides(state_url, figures):
     with world(10_000) as w:
         sb = w["sb"]
         for service in ("crm", "mail"):
             sb.set_faults(service, latency=0.001, **FAULTS)
         sync = worker.build_mail(
-            state=str(tmp_path / "s.db"),
+            state=state_url,
             crm=w["crm"],
             mail=w["mail"],
             list_id=w["list_id"],
@@ -127,7 +127,7 @@ def test_10k_contacts_under_faults_on_both_sides(tmp_path, figures):
             sync.close()
 
 
-def test_invalid_records_become_dead_letters_and_replay_resolves_them(tmp_path, figures):
+def test_invalid_records_become_dead_letters_and_replay_resolves_them(state_url, figures):
     fix = {"names": False, "emails": False}
 
     def mapping(contact: dict[str, Any]) -> dict[str, Any] | None:
@@ -141,7 +141,7 @@ def test_invalid_records_become_dead_letters_and_replay_resolves_them(tmp_path, 
     with world(400, messy_rate=0.08) as w:
         sb = w["sb"]
         sync = worker.build_mail(
-            state=str(tmp_path / "s.db"),
+            state=state_url,
             crm=w["crm"],
             mail=w["mail"],
             list_id=w["list_id"],
@@ -202,7 +202,7 @@ def test_invalid_records_become_dead_letters_and_replay_resolves_them(tmp_path, 
             sync.close()
 
 
-def test_replay_does_not_overwrite_a_newer_version(tmp_path):
+def test_replay_does_not_overwrite_a_newer_version(state_url):
     """A record fixed at the source is delivered by the next poll; its old dead letter is stale."""
     fix = {"emails": False}
 
@@ -213,7 +213,7 @@ def test_replay_does_not_overwrite_a_newer_version(tmp_path):
     with world(300, messy_rate=0.05) as w:
         sb, crm = w["sb"], w["crm"]
         sync = worker.build_mail(
-            state=str(tmp_path / "s.db"),
+            state=state_url,
             crm=crm,
             mail=w["mail"],
             list_id=w["list_id"],
@@ -238,12 +238,12 @@ def test_replay_does_not_overwrite_a_newer_version(tmp_path):
             sync.close()
 
 
-def test_revoked_token_stops_cleanly_with_state_unchanged(tmp_path, figures):
+def test_revoked_token_stops_cleanly_with_state_unchanged(state_url, figures):
     with world(600) as w:
         sb, crm_store = w["sb"], w["sb"].state("crm")
         token = sb.env["CRM_TOKEN"]
         sync = worker.build_mail(
-            state=str(tmp_path / "s.db"),
+            state=state_url,
             crm=w["crm"],
             mail=w["mail"],
             list_id=w["list_id"],
@@ -286,7 +286,7 @@ def test_revoked_token_stops_cleanly_with_state_unchanged(tmp_path, figures):
             sync.close()
 
 
-def test_credentials_revoked_mid_run_keep_the_delivered_prefix(tmp_path):
+def test_credentials_revoked_mid_run_keep_the_delivered_prefix(state_url):
     with world(1_000) as w:
         sb, crm_store = w["sb"], w["sb"].state("crm")
         token = sb.env["CRM_TOKEN"]
@@ -299,7 +299,7 @@ def test_credentials_revoked_mid_run_keep_the_delivered_prefix(tmp_path):
             return worker.subscriber_of(contact)
 
         sync = worker.build_mail(
-            state=str(tmp_path / "s.db"),
+            state=state_url,
             crm=w["crm"],
             mail=w["mail"],
             list_id=w["list_id"],
@@ -331,15 +331,13 @@ def test_credentials_revoked_mid_run_keep_the_delivered_prefix(tmp_path):
 
 
 @pytest.mark.parametrize("exact", [False, True])
-def test_destination_credentials_failure_is_fatal_and_writes_nothing(tmp_path, exact):
+def test_destination_credentials_failure_is_fatal_and_writes_nothing(state_url, exact):
     with world(200) as w:
         sb = w["sb"]
         wrong = GraphQLClient(
             sb.urls["mail"], auth=ApiKey("mail_wrong-key", header="X-API-Key"), history=None
         )
-        sync = worker.build_mail(
-            state=str(tmp_path / "s.db"), crm=w["crm"], mail=wrong, list_id=w["list_id"]
-        )
+        sync = worker.build_mail(state=state_url, crm=w["crm"], mail=wrong, list_id=w["list_id"])
         try:
             with pytest.raises(FatalIntegrationError, match="Check the credentials") as info:
                 sync.run()
@@ -423,7 +421,7 @@ def test_real_failures_are_classified_for_the_retry_policy(kind, expected):
     assert classify(failure(kind)) == expected
 
 
-def test_transient_graphql_failures_are_retried_not_dead_lettered(tmp_path):
+def test_transient_graphql_failures_are_retried_not_dead_lettered(state_url):
     """A 5xx/429 from a GraphQL API is retried, even when the batch holds one record.
 
     (Were it taken for a record error, a one-record batch would go straight to
@@ -432,7 +430,7 @@ def test_transient_graphql_failures_are_retried_not_dead_lettered(tmp_path):
     with world(60, messy_rate=0) as w:
         w["sb"].set_faults("mail", error_rate=0.25, throttle_rate=0.05, retry_after=0)
         sync = worker.build_mail(
-            state=str(tmp_path / "s.db"),
+            state=state_url,
             crm=w["crm"],
             mail=w["mail"],
             list_id=w["list_id"],

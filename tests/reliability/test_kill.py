@@ -127,7 +127,7 @@ def finish(env: dict[str, str]) -> dict[str, Any]:
     return report
 
 
-def check_state(path: Path, name: str, contacts: list[dict[str, Any]], dead: set[str]) -> None:
+def check_state(path: str, name: str, contacts: list[dict[str, Any]], dead: set[str]) -> None:
     store = StateStore(path, name)
     try:
         assert store.seen_count() == len(contacts)
@@ -138,12 +138,26 @@ def check_state(path: Path, name: str, contacts: list[dict[str, Any]], dead: set
         store.close()
 
 
-def sandbox_env(sb: Sandbox, state: Path, **extra: str) -> dict[str, str]:
+def chat_figures(
+    scenario: str, contacts: list[Any], valid: set[str], counts: Counter[str]
+) -> dict[str, Any]:
+    """What a chat scenario measured: records, expected, held, lost, duplicated."""
+    return {
+        "scenario": scenario,
+        "records": len(contacts),
+        "expected": len(valid),
+        "held": sum(counts.values()),
+        "lost": len(valid - set(counts)),
+        "duplicated": sum(n - 1 for n in counts.values()),
+    }
+
+
+def sandbox_env(sb: Sandbox, state: str, **extra: str) -> dict[str, str]:
     return {**os.environ, **sb.env, "SYNC_STATE": str(state), **extra}
 
 
 @pytest.mark.parametrize("seed", [2026])
-def test_sigkill_chat_messages_exactly_once(tmp_path, seed, figures):
+def test_sigkill_chat_messages_exactly_once(state_url, seed, figures):
     options = {"crm": {"messy_rate": 0.01}}
     with Sandbox(contacts=CONTACTS, seed=seed, services=("crm", "chat"), options=options) as sb:
         chat = sb.state("chat")
@@ -154,7 +168,7 @@ def test_sigkill_chat_messages_exactly_once(tmp_path, seed, figures):
         valid = {c["id"] for c in contacts if "@" in c["email"]}
         env = sandbox_env(
             sb,
-            tmp_path / "chat.db",
+            state_url,
             SYNC_TARGET="chat",
             CHAT_CHANNEL_ID=channel,
             SYNC_BATCH_SIZE="25",
@@ -173,14 +187,14 @@ def test_sigkill_chat_messages_exactly_once(tmp_path, seed, figures):
         counts = per_contact()
         assert set(counts) == valid and set(counts.values()) == {1}  # 0 lost, 0 duplicated
         invalid = {c["id"] for c in contacts} - valid
-        check_state(tmp_path / "chat.db", "crm-to-chat", contacts, invalid)
+        check_state(state_url, "crm-to-chat", contacts, invalid)
         figures.update(
-            scenario="CRM -> chat messages (not idempotent by itself), SIGKILL x10",
-            records=len(contacts),
-            expected=len(valid),
-            held=sum(counts.values()),
-            lost=len(valid - set(counts)),
-            duplicated=sum(n - 1 for n in counts.values()),
+            chat_figures(
+                "CRM -> chat messages (not idempotent by itself), SIGKILL x10",
+                contacts,
+                valid,
+                counts,
+            ),  # fmt: skip
             dead_lettered=len(invalid),
             kills=log,
             final_run_written=report["written"],
@@ -188,7 +202,7 @@ def test_sigkill_chat_messages_exactly_once(tmp_path, seed, figures):
 
 
 @pytest.mark.parametrize("seed", [2027])
-def test_sigkill_mail_upserts_exactly_once(tmp_path, seed, figures):
+def test_sigkill_mail_upserts_exactly_once(state_url, seed, figures):
     options = {"crm": {"messy_rate": 0.01}}
     with Sandbox(contacts=CONTACTS, seed=seed, services=("crm", "mail"), options=options) as sb:
         mail = sb.state("mail")
@@ -199,7 +213,7 @@ def test_sigkill_mail_upserts_exactly_once(tmp_path, seed, figures):
         outcome = worker.mail_outcomes(contacts)
         env = sandbox_env(
             sb,
-            tmp_path / "mail.db",
+            state_url,
             SYNC_TARGET="mail",
             MAIL_LIST_ID=list_id,
             SYNC_BATCH_SIZE="20",
@@ -216,7 +230,7 @@ def test_sigkill_mail_upserts_exactly_once(tmp_path, seed, figures):
         report = finish(env)
         subs = {s["email"]: s["name"] for s in mail.subscribers(list_id)}
         assert subs == expected
-        check_state(tmp_path / "mail.db", "crm-to-mail", contacts, outcome["dead"])
+        check_state(state_url, "crm-to-mail", contacts, outcome["dead"])
         figures.update(
             scenario="CRM -> Mail upserts, SIGKILL x10",
             records=len(contacts),

@@ -20,12 +20,12 @@ WORKER = Path(__file__).with_name("lease_worker.py")
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 
-def _start(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
+def _start(tmp_path: Path, state: str, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable,
             str(WORKER),
-            str(tmp_path / "state.db"),
+            state,
             str(tmp_path / "deliveries.txt"),
             str(tmp_path / "go"),
             *extra,
@@ -50,8 +50,11 @@ def _wait_for(path: Path, seconds: float = 20) -> None:
         time.sleep(0.01)
 
 
-def test_two_processes_at_once_deliver_each_record_once(tmp_path: Path) -> None:
-    workers = [_start(tmp_path, "--slow", "0.1"), _start(tmp_path, "--slow", "0.1")]
+def test_two_processes_at_once_deliver_each_record_once(tmp_path: Path, state_url: str) -> None:
+    workers = [
+        _start(tmp_path, state_url, "--slow", "0.1"),
+        _start(tmp_path, state_url, "--slow", "0.1"),
+    ]
     deadline = time.monotonic() + 60
     while len(list(tmp_path.glob("go.ready.*"))) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)  # both imported and waiting: release them together
@@ -69,12 +72,12 @@ def test_two_processes_at_once_deliver_each_record_once(tmp_path: Path) -> None:
     assert len(delivered) == 300 and set(delivered.values()) == {1}
 
 
-def test_a_killed_holder_does_not_block_the_next_run(tmp_path: Path) -> None:
+def test_a_killed_holder_does_not_block_the_next_run(tmp_path: Path, state_url: str) -> None:
     (tmp_path / "go").touch()
-    holder = _start(tmp_path, "--slow", "60")
+    holder = _start(tmp_path, state_url, "--slow", "60")
     try:
         _wait_for(tmp_path / "deliveries.txt.started")
-        blocked = _start(tmp_path)
+        blocked = _start(tmp_path, state_url)
         assert blocked.wait(60) == 3
         assert blocked.stderr is not None and "already running" in blocked.stderr.read()
         blocked.stderr.close()
@@ -85,17 +88,17 @@ def test_a_killed_holder_does_not_block_the_next_run(tmp_path: Path) -> None:
         if holder.poll() is None:
             holder.kill()
         holder.communicate()
-    after = _start(tmp_path)
+    after = _start(tmp_path, state_url)
     out, err = after.communicate(timeout=60)
     assert after.returncode == 0, err
     assert set(_delivered(tmp_path)) == {f"r{i:03d}" for i in range(300)}  # none lost
 
 
-def test_the_second_run_can_wait_for_the_first(tmp_path: Path) -> None:
+def test_the_second_run_can_wait_for_the_first(tmp_path: Path, state_url: str) -> None:
     (tmp_path / "go").touch()
-    first = _start(tmp_path, "--slow", "0.1")  # 12 batches: about 1.2 s
+    first = _start(tmp_path, state_url, "--slow", "0.1")  # 12 batches: about 1.2 s
     _wait_for(tmp_path / "deliveries.txt.started")
-    second = _start(tmp_path, "--wait", "30")
+    second = _start(tmp_path, state_url, "--wait", "30")
     assert first.wait(60) == 0
     out, err = second.communicate(timeout=60)
     first.communicate()
@@ -104,7 +107,7 @@ def test_the_second_run_can_wait_for_the_first(tmp_path: Path) -> None:
     assert len(delivered) == 300 and set(delivered.values()) == {1}
 
 
-def _integration(path: Path, gate: threading.Event, entered: threading.Event) -> Integration:
+def _integration(path: str, gate: threading.Event, entered: threading.Event) -> Integration:
     sync = Integration("in-process", state=path, progress=None, read_ahead=0)
     sync.source(key="id")(lambda since: iter([{"id": "a"}]))
 
@@ -116,10 +119,10 @@ def _integration(path: Path, gate: threading.Event, entered: threading.Event) ->
     return sync
 
 
-def test_two_integrations_in_one_process_share_the_lease(tmp_path: Path) -> None:
+def test_two_integrations_in_one_process_share_the_lease(state_url: str) -> None:
     gate, entered = threading.Event(), threading.Event()
-    first = _integration(tmp_path / "s.db", gate, entered)
-    second = _integration(tmp_path / "s.db", threading.Event(), threading.Event())
+    first = _integration(state_url, gate, entered)
+    second = _integration(state_url, threading.Event(), threading.Event())
     thread = threading.Thread(target=first.run)
     thread.start()
     try:
@@ -137,15 +140,17 @@ def test_two_integrations_in_one_process_share_the_lease(tmp_path: Path) -> None
     second.close()
 
 
-def test_the_lease_is_an_interface_a_store_provides(tmp_path: Path) -> None:
-    store = StateStore(tmp_path / "s.db", "x")
-    other = StateStore(tmp_path / "s.db", "x")
+def test_the_lease_is_an_interface_a_store_provides(state_url: str) -> None:
+    store = StateStore(state_url, "x")
+    other = StateStore(state_url, "x")
     lease = store.lease()
     lease.acquire(wait=0)
     try:
         with pytest.raises(AlreadyRunningError):
             other.lease().acquire(wait=0.2)
-        assert StateStore(tmp_path / "s.db", "y").lease().acquire(wait=0) is None  # per name
+        third = StateStore(state_url, "y")
+        assert third.lease().acquire(wait=0) is None  # per name
+        third.close()
     finally:
         lease.release()
     other.lease().acquire(wait=0)

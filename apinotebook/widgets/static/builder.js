@@ -95,7 +95,10 @@ function render({ model, el }) {
   const headerRows = rowsEditor("Headers", "Header-Name", "value");
   const bodyLabel = h("span", null, "Body (JSON)");
   const bodyStatus = h("span", { class: "apn-muted apn-json-status" }, "no body");
-  const bodyArea = h("textarea", { class: "apn-input apn-body", rows: 8, spellcheck: "false",
+  // a CodeMirror JSON editor (static/editors.js): property names of the operation's request
+  // schema complete as you type, JSON errors show inline, Shift-Alt-F formats
+  let bodyKeys = null;
+  const bodyArea = codeEditor(request, { language: "json", className: "apn-body", bodySchema: () => bodyKeys,
     placeholder: '{"name": "value"}  — leave empty to send no body' });
   const sendButton = h("button", { class: "apn-button apn-primary apn-send", type: "button" }, "Send");
   const codeButton = h("button", { class: "apn-button apn-code-button", type: "button" }, "Copy as code");
@@ -243,9 +246,11 @@ function render({ model, el }) {
     headerRows.el.querySelector("h4").firstChild.textContent = "Extra headers ";
     if (form.body) {
       bodyLabel.textContent = `Body (${form.body.content_type || "JSON"}${form.body.required ? ", required" : ""}): ${form.body.type}`;
+      bodyKeys = form.body.keys || null;
       bodyArea.value = form.body.skeleton;
     } else {
       bodyLabel.textContent = "Body: this operation takes none";
+      bodyKeys = null;
       bodyArea.value = "";
     }
     checkBody();
@@ -338,7 +343,7 @@ function render({ model, el }) {
     paramsBox,
     queryRows.el,
     headerRows.el,
-    h("div", { class: "apn-section" }, h("h4", null, bodyLabel, " ", bodyStatus), bodyArea),
+    h("div", { class: "apn-section" }, h("h4", null, bodyLabel, " ", bodyStatus), bodyArea.el),
     h("div", { class: "apn-toolbar apn-actions" }, sendButton, codeButton, outcome),
     errorBox,
     codeBox,

@@ -22,6 +22,17 @@ function statusLine(summary) {
   if (summary.graphql_errors) {
     parts.push(h("span", { class: "apn-badge apn-warn" }, `${summary.graphql_errors} GraphQL error(s)`));
   }
+  if (summary.cache) {
+    const said = summary.cache === "revalidated" ? "from cache (304 Not Modified)" : "from the HTTP cache";
+    parts.push(h("span", { class: "apn-badge apn-cache", title: "The body was not sent again" }, said));
+  }
+  if (summary.rate_limit) {
+    const cls = summary.rate_limit_low ? "apn-badge apn-warn" : "apn-muted";
+    parts.push(h("span", { class: `${cls} apn-ratelimit`, title: "Rate limit" }, `Rate limit: ${summary.rate_limit}`));
+  }
+  if (summary.api_version) {
+    parts.push(h("span", { class: "apn-muted apn-version", title: "API version" }, `API version: ${summary.api_version}`));
+  }
   return h("div", { class: "apn-status" }, parts);
 }
 

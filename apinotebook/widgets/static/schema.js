@@ -40,10 +40,20 @@ function render({ model, el }) {
   }
 
   // -- the editor, variables and problems -----------------------------------------------
-  const editor = h("textarea", { class: "apn-input apn-editor apn-query", rows: 14, spellcheck: "false",
-    placeholder: "Tick fields in the tree, or type a query: { lists { totalCount } }" });
+  // CodeMirror editors (static/editors.js): completion and formatting come from the kernel,
+  // which holds the schema; its problems show inline at their line and column
+  const editor = codeEditor(request, { language: "graphql", className: "apn-query",
+    placeholder: "Tick fields in the tree, or type a query: { lists { totalCount } }",
+    complete: (text, offset) => request("complete", { query: text, offset }),
+    format: async (text) => (await request("format", { query: text })).query });
   editor.value = model.get("query") || "";
-  const variablesArea = h("textarea", { class: "apn-input apn-variables", rows: 4, spellcheck: "false", placeholder: "{}" });
+  // the variables' names and types, as the query declares them: the variables editor completes them
+  const declared = () => {
+    const properties = {};
+    for (const m of editor.value.matchAll(/\$([_A-Za-z]\w*)\s*:\s*([^\s,)=]+)/g)) properties[m[1]] = { type: m[2] };
+    return { type: "object", properties, required: [] };
+  };
+  const variablesArea = codeEditor(request, { language: "json", className: "apn-variables", placeholder: "{}", bodySchema: declared });
   const initialVariables = model.get("variables") || {};
   variablesArea.value = Object.keys(initialVariables).length ? JSON.stringify(initialVariables, null, 2) : "";
   const variablesStatus = h("span", { class: "apn-muted apn-json-status" });
@@ -51,6 +61,8 @@ function render({ model, el }) {
   const problemsList = h("ul", { class: "apn-problems" });
   const runButton = h("button", { class: "apn-button apn-primary apn-run", type: "button" }, "Run");
   const codeButton = h("button", { class: "apn-button apn-code-button", type: "button" }, "Copy as code");
+  const formatButton = h("button", { class: "apn-button apn-format", type: "button", title: "Format the query (Shift-Alt-F)",
+    onclick: () => editor.format().catch(fail) }, "Format");
   const outcome = h("span", { class: "apn-outcome" });
   const codeBox = h("div", { class: "apn-codebox", hidden: true });
 
@@ -83,6 +95,7 @@ function render({ model, el }) {
 
   function showProblems(problems) {
     problemsList.replaceChildren(...problems.map((p) => h("li", null, p)));
+    editor.setProblems(problems.map(problemAt).filter(Boolean));
     if (!editor.value.trim()) {
       validity.className = "apn-valid apn-muted";
       validity.textContent = "Tick fields in the tree to build a query.";
@@ -325,10 +338,12 @@ function render({ model, el }) {
     if (!text) {
       results.hidden = true;
       searchInfo.textContent = "";
+      results.dataset.query = "";
       return;
     }
     const reply = await request("search", { query: text, limit: 100 });
     if (seq !== searchSeq) return;
+    results.dataset.query = text; // which search the list shows
     searchInfo.textContent = `${reply.matches.length}${reply.complete ? "" : "+"} match${reply.matches.length === 1 ? "" : "es"}`;
     results.hidden = !reply.matches.length;
     results.replaceChildren(...reply.matches.map((m) => h("div", { class: "apn-result", tabindex: 0,
@@ -345,7 +360,12 @@ function render({ model, el }) {
       h("span", { class: "apn-kind" }, m.kind), " ", h("code", null, m.field ? `${m.type}.${m.field}` : m.type), " ",
       h("span", { class: "apn-muted" }, m.text))));
   }
-  searchInput.addEventListener("input", debounce(() => search().catch(fail), 250));
+  // the kernel answers a search from an index in about a millisecond: ask at most once a
+  // frame (replies to older searches are dropped by their sequence number)
+  let searchFrame = 0;
+  searchInput.addEventListener("input", () => {
+    if (!searchFrame) searchFrame = requestAnimationFrame(() => { searchFrame = 0; search().catch(fail); });
+  });
 
   const typeFilter = h("input", { class: "apn-search", type: "search", placeholder: "Filter type names…" });
   const typeList = h("div", { class: "apn-results apn-typelist" });
@@ -425,10 +445,10 @@ function render({ model, el }) {
     h("div", { class: "apn-columns" },
       h("div", { class: "apn-pane" }, treeBox, typesBox),
       h("div", { class: "apn-pane" },
-        editor,
-        h("h4", null, "Variables ", variablesStatus), variablesArea,
+        editor.el,
+        h("h4", null, "Variables ", variablesStatus), variablesArea.el,
         validity, problemsList,
-        h("div", { class: "apn-toolbar apn-actions" }, runButton, codeButton, outcome),
+        h("div", { class: "apn-toolbar apn-actions" }, runButton, codeButton, formatButton, outcome),
         errorBox, codeBox)),
     docs));
   showRoot().catch(fail);

@@ -156,13 +156,19 @@ function render({ model, el }) {
   // -- the operation list ------------------------------------------------------------------
   const filter = h("input", { class: "apn-search", type: "search", placeholder: `Filter ${summary.operations} operations…` });
   const list = h("div", { class: "apn-ops" });
+  const hay = new WeakMap(); // operation -> its lower-cased name and doc, made once
+  const haystack = (op) => {
+    let text = hay.get(op);
+    if (text === undefined) hay.set(op, (text = `${op.name} ${op.doc}`.toLowerCase()));
+    return text;
+  };
   function drawList() {
     const text = filter.value.trim().toLowerCase();
     const rows = [];
     for (const service of services) {
       if (service.service) rows.push(h("div", { class: "apn-row apn-service-row" }, h("span", { class: "apn-kind" }, "service"), " ", h("b", null, service.service)));
       for (const port of service.ports) {
-        const ops = port.operations.filter((op) => !text || `${op.name} ${op.doc}`.toLowerCase().includes(text));
+        const ops = port.operations.filter((op) => !text || haystack(op).includes(text));
         rows.push(h("div", { class: `apn-row apn-port-row${port.active ? "" : " apn-inactive"}`, title: port.address },
           h("span", { class: "apn-kind" }, "port"), " ", port.port || "(binding)", " ",
           h("span", { class: "apn-muted" }, `SOAP ${port.soap_version} · ${port.operations.length} operations`)));
@@ -176,8 +182,13 @@ function render({ model, el }) {
       }
     }
     list.replaceChildren(...rows);
+    list.dataset.query = text; // which filter the list shows
   }
-  filter.addEventListener("input", debounce(drawList, 120));
+  // filtering is local and cheap: redraw once per frame, not after a pause in typing
+  let frame = 0;
+  filter.addEventListener("input", () => {
+    if (!frame) frame = requestAnimationFrame(() => { frame = 0; drawList(); });
+  });
 
   // -- the operation's form and the envelope -----------------------------------------------
   const head = h("div", { class: "apn-opinfo", hidden: true });
