@@ -16,7 +16,7 @@ help:
 	@echo "make test       set up and run lint, types, unit, notebook and browser tests"
 	@echo "make bench      run the benchmarks and rewrite docs/benchmarks.md"
 	@echo "make docs       build the documentation site with the executed course into build/site"
-	@echo "make corpus     run the real-world corpus (551 description files, 276 collection files)"
+	@echo "make corpus     run the real-world corpus (552 description files, 276 collection files)"
 	@echo "make scale      the slow scale tests (PostgreSQL state, duplicate runs)"
 	@echo "make test-py312 / test-py313: core and sandbox tests under Python 3.12 / 3.13"
 

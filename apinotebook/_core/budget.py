@@ -94,7 +94,9 @@ class RateBudget:
         """
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
-        if exchange is None:
+        if exchange is None or not _reports_budget(exchange):
+            if exchange is not None and self._metered is None:
+                self._metered = False
             return
         limit = exchange.rate_limit
         if self._metered is None:
@@ -168,6 +170,14 @@ class RateBudget:
         while (seconds := self.delay()) > 0:
             self._paused(seconds)
             await asyncio.sleep(seconds)
+
+
+_BUDGET_HEADERS = (b"ratelimit", b"x-ratelimit-", b"retry-after")
+
+
+def _reports_budget(exchange: Exchange) -> bool:
+    """Whether any header of the response speaks of the budget (cheaper than parsing)."""
+    return any(name.lower().startswith(_BUDGET_HEADERS) for name, _ in exchange.headers.raw)
 
 
 @contextlib.contextmanager

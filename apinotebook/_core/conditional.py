@@ -42,6 +42,10 @@ _BODY_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encod
 #: headers not kept with the remembered response: they go stale at once
 _VOLATILE = ("ratelimit", "x-ratelimit-", "retry-after")
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_CREDENTIALS_RAW = frozenset(n.encode() for n in _CREDENTIALS)
+_CONDITIONAL_RAW = frozenset(n.encode() for n in _CONDITIONAL)
+#: the response headers that decide whether and how an answer is remembered
+_VALIDATING = frozenset({"etag", "last-modified", "cache-control", "vary"})
 
 
 @dataclass(slots=True)
@@ -98,12 +102,18 @@ class Validators:
             self._bytes = 0
 
     @staticmethod
-    def _key(request: httpx.Request, identity: str) -> str:
-        digest = hashlib.sha256(identity.encode())
-        for name in _CREDENTIALS:
-            for value in request.headers.get_list(name):
-                digest.update(f"\0{name}\0{value}".encode())
-        return f"{request.url}#{digest.hexdigest()[:32]}"
+    def _scan(request: httpx.Request, identity: str) -> tuple[str, bool]:
+        """The cache key and whether the caller sent a conditional header: one pass."""
+        secret = b""
+        conditional = False
+        for raw_name, raw_value in request.headers.raw:
+            name = raw_name.lower()
+            if name in _CREDENTIALS_RAW:
+                secret += b"\0" + name + b"\0" + raw_value
+            elif name in _CONDITIONAL_RAW:
+                conditional = True
+        who = hashlib.sha256(secret).hexdigest()[:32] if secret else ""
+        return f"{request.url}#{identity}#{who}", conditional
 
     def prepare(
         self, request: httpx.Request, *, identity: str = ""
@@ -114,14 +124,13 @@ class Validators:
         not in ``request`` yet). Returns ``None`` when there is nothing to do.
         """
         method = request.method
-        if method in _WRITES:
-            key = self._key(request, identity)
-            return lambda exchange: self._after_write(exchange, key)
-        if method not in ("GET", "HEAD"):
+        if method not in _WRITES and method not in ("GET", "HEAD"):
             return None
-        if any(name in request.headers for name in _CONDITIONAL):
+        key, conditional = self._scan(request, identity)
+        if method in _WRITES:
+            return lambda exchange: self._after_write(exchange, key)
+        if conditional:
             return None  # the caller's own conditional request: theirs to read
-        key = self._key(request, identity)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
@@ -173,21 +182,25 @@ class Validators:
         return exchange.replace(status=entry.status, headers=merged, content=content, meta=meta)
 
     def _remember(self, exchange: Exchange, key: str) -> None:
-        headers = exchange.headers
-        etag, modified = headers.get("etag"), headers.get("last-modified")
-        cache_control = headers.get("cache-control", "").lower()
-        if (etag is None and modified is None) or "no-store" in cache_control:
+        found: dict[str, str] = {}
+        kept: list[tuple[str, str]] = []
+        for name, value in exchange.headers.multi_items():  # one pass (names are lower case)
+            if name in _VALIDATING:
+                found[name] = f"{found[name]}, {value}" if name in found else value
+            if not name.startswith(_VOLATILE):
+                kept.append((name, value))
+        etag, modified = found.get("etag"), found.get("last-modified")
+        no_store = "no-store" in found.get("cache-control", "").lower()
+        if (etag is None and modified is None) or no_store:
             self._forget(key)
             return
-        vary = _vary(headers.get("vary", ""), httpx.Headers(exchange.request.headers))
+        vary = _vary(found.get("vary", ""), exchange.request.headers)
         if vary is None or len(exchange.content) > self.max_entry:
             self._forget(key)
             return
         entry = _Entry(
             status=exchange.status,
-            headers=[
-                (n, v) for n, v in headers.multi_items() if not n.lower().startswith(_VOLATILE)
-            ],
+            headers=kept,
             content=exchange.content,
             etag=etag,
             last_modified=modified,

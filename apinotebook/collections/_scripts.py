@@ -45,12 +45,12 @@ _EXPECT = re.compile(
     r"(eql|equal|equals|eq|above|below|least|most|gt|lt|gte|lte)\(\s*(.+?)\s*\)\s*;?$"
 )
 _GET = re.compile(
-    r"^(?:pm|insomnia)\.(?:environment|collectionVariables|globals|variables|iterationData)"
-    r"\.get\(\s*(" + _STRING + r")\s*\)$|^bru\.get(?:Env)?Var\(\s*(" + _STRING + r")\s*\)$"
+    r"^(?:(?:pm|insomnia)\.(?:environment|collectionVariables|globals|variables|iterationData)"
+    r"\.get|bru\.get(?:Env)?Var|postman\.get(?:Environment|Global)Variable)"
+    r"\(\s*(" + _STRING + r")\s*\)$"
 )
-_TESTS = re.compile(
-    r"^tests\[\s*" + _STRING + r"\s*\]\s*=\s*responseCode\.code\s*===?\s*(\d{3})\s*;?$"
-)
+_TESTS = re.compile(r"^tests\[\s*" + _STRING + r"\s*\]\s*=\s*(.+?)\s*;?$")
+_COMPARE = re.compile(r"^(.+?)\s*(===|!==|==|!=|>=|<=|>|<)\s*(.+)$")
 _STRUCTURE = re.compile(
     r"^(?:(?:pm|insomnia)\.test\(\s*" + _STRING + r"\s*,\s*(?:function\s*\(\s*\)|\(\s*\)\s*=>)"
     r"\s*\{|\}\s*\)\s*;?|\}\s*;?|test\(\s*" + _STRING + r"\s*,\s*(?:async\s*)?"
@@ -121,8 +121,7 @@ def _value(expr: str, aliases: dict[str, str], response: str, names: dict[str, s
         return _literal(expr)
     got = _GET.match(expr)
     if got:
-        var = (got.group(1) or got.group(2))[1:-1]
-        return names.get(var, var) if var.isidentifier() or var in names else None
+        return names.get(got.group(1)[1:-1])  # only a variable the notebook defines
     return _path(expr, aliases, response)
 
 
@@ -135,6 +134,37 @@ def _statements(source: str) -> list[str]:
     return out
 
 
+def _assert(left: str, op: str, right: str) -> str:
+    """``assert left op right``; ``is`` / ``is not`` against True, False and None."""
+    if right in ("True", "False", "None") and op in ("==", "!="):
+        op = "is" if op == "==" else "is not"
+    return f"assert {left} {op} {right}"
+
+
+_JS_OPS = {"===": "==", "!==": "!=", "==": "==", "!=": "!=", ">=": ">=", "<=": "<=", ">": ">",
+           "<": "<"}  # fmt: skip
+
+
+def _legacy_test(
+    expr: str, aliases: dict[str, str], response: str, names: dict[str, str]
+) -> str | None:
+    """``tests["name"] = <expr>`` (Postman's legacy test syntax) as an assert."""
+    if re.fullmatch(_LITERAL, expr.lstrip("!")):
+        return None  # a constant outcome (tests["x"] = true): nothing to check
+    compare = _COMPARE.match(expr)
+    if compare:
+        left = _value(compare.group(1), aliases, response, names)
+        right = _value(compare.group(3), aliases, response, names)
+        if left is None or right is None:
+            return None
+        return _assert(left, _JS_OPS[compare.group(2)], right)
+    negate = expr.startswith("!")
+    value = _value(expr.lstrip("!"), aliases, response, names)
+    if value is None:
+        return None
+    return f"assert not {value}" if negate else f"assert {value}"
+
+
 def _bruno_assert(line: str, response: str) -> str | None:
     target, _, rule = line.partition(":")
     rule = rule.strip()
@@ -145,7 +175,7 @@ def _bruno_assert(line: str, response: str) -> str | None:
     operand = operand.strip()
     if path is None or not re.fullmatch(_LITERAL, operand):
         return None
-    return f"assert {path} {_OPS[op]} {_literal(operand)}"
+    return _assert(path, _OPS[op], _literal(operand))
 
 
 def translate(
@@ -216,9 +246,12 @@ def _one(
         return f"{names.get(var, var)} = {value}"
     if script.event == "prerequest":
         return None
-    status = _STATUS.match(statement) or _TESTS.match(statement)
+    status = _STATUS.match(statement)
     if status:
         return f"assert {response}.status == {status.group(1)}"
+    legacy = _TESTS.match(statement)
+    if legacy:
+        return _legacy_test(legacy.group(1), aliases, response, names)
     if _OK.match(statement):
         return f"assert {response}.ok"
     expect = _EXPECT.match(statement)
@@ -227,5 +260,5 @@ def _one(
         operand = _value(expect.group(3), aliases, response, names)
         if path is None or operand is None:
             return None
-        return f"assert {path} {_OPS[expect.group(2)]} {operand}"
+        return _assert(path, _OPS[expect.group(2)], operand)
     return None

@@ -50,6 +50,20 @@ _TYPES = {
 _MAX_FUNCTIONS = 2000
 
 
+def _types_of(schema: Mapping[str, Any]) -> list[str]:
+    kind = schema["type"]
+    return [kind] if isinstance(kind, str) else list(kind)
+
+
+def _only_type(schema: Any) -> bool:
+    """A schema that says nothing but its type (annotations aside)."""
+    return (
+        isinstance(schema, Mapping)
+        and "type" in schema
+        and all(k == "type" or k in _ANNOTATIONS for k in schema)
+    )
+
+
 class _Unsupported(Exception):
     """The schema uses something the fast path does not compile."""
 
@@ -151,6 +165,11 @@ class _Compiler:
                 subs = schema[key]
                 if not isinstance(subs, list) or not subs:
                     raise _Unsupported(key)
+                if key == "anyOf" and all(_only_type(sub) for sub in subs):
+                    # FastAPI's Optional[...]: anyOf [{type: string}, {type: null}], inlined
+                    merged = [t for sub in subs for t in _types_of(sub)]
+                    out.append(self.checks({"type": merged}, v, pad))
+                    continue
                 names = [self.function(s) for s in subs]
                 calls = ", ".join(f"{n}({v})" for n in names)
                 if key == "allOf":
@@ -190,7 +209,7 @@ class _Compiler:
             known = self.constant(frozenset(map(str, properties)))
             out.append(f"{inner}for k, e in {v}.items():\n")
             out.append(f"{inner}    if k not in {known} and not {check}(e): return False\n")
-        return "".join(out)
+        return "".join(out) if len(out) > 1 else ""  # nothing to check inside the object
 
 
 def compile_check(

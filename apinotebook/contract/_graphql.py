@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from graphql import (
@@ -100,6 +100,30 @@ def _plan(schema: GraphQLSchema, text: str) -> _Plan:
     return plan
 
 
+def _not_a_leaf(value: Any) -> bool:  # pragma: no cover - a marker, never called
+    return False
+
+
+_NOT_A_LEAF = _not_a_leaf
+_LEAVES: dict[str, Callable[[Any], bool]] = {
+    "Int": lambda v: type(v) is int and _INT_MIN <= v <= _INT_MAX,
+    "Float": lambda v: type(v) is int or type(v) is float,
+    "String": lambda v: type(v) is str,
+    "Boolean": lambda v: type(v) is bool,
+    "ID": lambda v: type(v) is str or type(v) is int,
+}
+
+
+def _leaf_test(kind: Any) -> Callable[[Any], bool]:
+    """How a value of a scalar or enum type is checked (custom scalars accept anything)."""
+    if isinstance(kind, GraphQLEnumType):
+        names = frozenset(kind.values)
+        return lambda v: type(v) is str and v in names
+    if isinstance(kind, GraphQLScalarType):
+        return _LEAVES.get(kind.name, lambda v: True)
+    return _NOT_A_LEAF
+
+
 class _Walk:
     def __init__(
         self,
@@ -111,6 +135,7 @@ class _Walk:
     ) -> None:
         self.schema, self.plan, self.variables = schema, plan, variables
         self.errored, self.result = errored, result
+        self._tests: dict[Any, Callable[[Any], bool]] = {}
         self._fields: dict[
             tuple[int, Any, Any], tuple[dict[str, FieldNode], dict[str, FieldNode]]
         ] = {}
@@ -200,7 +225,7 @@ class _Walk:
             self._collect(inner, runtime, static, required, maybe, sure=sure and bool(applies))
 
     def value(self, value: Any, kind: Any, node: FieldNode, path: list[Any]) -> None:
-        if isinstance(kind, GraphQLNonNull):
+        if kind.__class__ is GraphQLNonNull:
             if value is None:
                 if not self._errored(path):
                     self.result.add(
@@ -211,17 +236,21 @@ class _Walk:
             kind = kind.of_type
         if value is None:
             return
-        if isinstance(kind, GraphQLList):
-            if not isinstance(value, list):
+        if kind.__class__ is GraphQLList:
+            if value.__class__ is not list:
                 self._wrong(path, str(kind), value)
                 return
             for i, item in enumerate(value):
                 self.value(item, kind.of_type, node, [*path, i])
             return
-        if isinstance(kind, GraphQLScalarType | GraphQLEnumType):
-            self.leaf(value, kind, path)
+        test = self._tests.get(kind)
+        if test is None:
+            test = self._tests[kind] = _leaf_test(kind)
+        if test is not _NOT_A_LEAF:
+            if not test(value):
+                self._wrong(path, kind.name, value)
             return
-        if not isinstance(value, dict):
+        if value.__class__ is not dict:
             self._wrong(path, kind.name, value)
             return
         if node.selection_set is not None:
@@ -263,24 +292,6 @@ class _Walk:
         kind = self.plan.types.get(id(node))
         if kind is not None:
             self.value(value, kind, node, path)
-
-    def leaf(self, value: Any, kind: Any, path: list[Any]) -> None:
-        name = kind.name
-        ok = True
-        if isinstance(kind, GraphQLEnumType):
-            ok = isinstance(value, str) and value in kind.values
-        elif name == "Int":
-            ok = type(value) is int and _INT_MIN <= value <= _INT_MAX
-        elif name == "Float":
-            ok = type(value) in (int, float)
-        elif name == "String":
-            ok = isinstance(value, str)
-        elif name == "Boolean":
-            ok = type(value) is bool
-        elif name == "ID":
-            ok = isinstance(value, str) or type(value) is int
-        if not ok:
-            self._wrong(path, name, value)
 
     def _wrong(self, path: list[Any], expected: str, value: Any) -> None:
         shown = repr(value)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from apinotebook.mock._server import KINDS, Mock, MockServer, _import_server
+from apinotebook.mock._server import KINDS, Mock, MockServer, preload
 
 __all__ = ["add_mock_command", "run_mock"]
 
@@ -37,7 +37,7 @@ def add_mock_command(sub: argparse._SubParsersAction[Any]) -> None:
 
 def run_mock(args: argparse.Namespace) -> int:
     """Serve until interrupted; the URLs go to stdout, one ``NAME URL`` line each."""
-    _import_server()
+    preload()
     mocks = []
     for spec in args.specs:
         stateful = args.stateful and (args.kind or "openapi") == "openapi"

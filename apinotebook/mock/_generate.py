@@ -116,7 +116,8 @@ class _Run:
                 return value
         enum = schema.get("enum")
         if isinstance(enum, list) and enum:
-            return self.rng.choice([v for v in enum if v is not None] or enum)
+            typed = [v for v in enum if v is not None and _has_type(v, {**schema, "enum": None})]
+            return self.rng.choice(typed or [v for v in enum if v is not None] or enum)
         if isinstance(schema.get("allOf"), list):
             return self.make(merge_all_of(schema), depth)
         for key in ("oneOf", "anyOf"):
@@ -231,8 +232,9 @@ class _Run:
             import rstr
 
             compiled = re.compile(pattern)
-            for _ in range(8):
-                text = str(rstr.Rstr(self.rng).xeger(pattern))
+            short = _bounded(pattern, 8 if high < 0 else max(1, min(8, high // 8)))
+            for attempt in range(8):
+                text = str(rstr.Rstr(self.rng).xeger(short if attempt < 6 else pattern))
                 if compiled.search(text) and low <= len(text) <= (high if high >= 0 else 4096):
                     return text
         except Exception:  # noqa: BLE001 - a pattern Python or rstr cannot read: no match
@@ -280,6 +282,32 @@ def _has_type(value: Any, schema: Mapping[str, Any]) -> bool:
         return False
     enum = schema.get("enum")
     return not isinstance(enum, list) or value in enum
+
+
+def _bounded(pattern: str, limit: int = 8) -> str:
+    """``pattern`` with ``*``, ``+`` (outside classes) and ``{n,}`` bounded by ``limit``.
+
+    rstr repeats an unbounded item up to 100 times, which overshoots most
+    ``maxLength``s; the result is still checked against the original pattern.
+    """
+    out: list[str] = []
+    escaped = in_class = False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch in "*+" and out and out[-1] not in ("*", "+", "}", "?"):
+            out.append(f"{{0,{limit}}}" if ch == "*" else f"{{1,{limit}}}")
+            continue
+        out.append(ch)
+    return re.sub(
+        r"(?<!\\)\{(\d+),\}", lambda m: f"{{{m[1]},{int(m[1]) + limit // 2}}}", "".join(out)
+    )
 
 
 def _is_null(schema: Mapping[str, Any]) -> bool:

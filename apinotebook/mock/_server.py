@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 from apinotebook._exceptions import ConfigError, SpecError
 from apinotebook.mock._asgi import Reply, Request, asgi_app
 
-__all__ = ["KINDS", "Mock", "MockServer", "serve"]
+__all__ = ["KINDS", "Mock", "MockServer", "preload", "serve"]
 
 Kind = Literal["openapi", "graphql", "wsdl"]
 #: what ``kind=`` accepts
@@ -189,10 +189,16 @@ def _load(spec: Any, kind: str, *, seed: int, stateful: bool, service: str | Non
     return SoapMock(client, seed=seed)
 
 
-def _import_server() -> None:
-    """Import the server before big documents are loaded (a later import pays their GC)."""
+def preload() -> None:
+    """Import the server and the validator before a description is loaded.
+
+    Imported later, with a 47 MB document alive, every import pays the garbage
+    collector's walks over it (seconds).
+    """
     try:
         import uvicorn  # noqa: F401
+
+        import apinotebook.mock._check  # noqa: F401 - openapi-schema-validator, jsonschema
     except ModuleNotFoundError:  # Sandbox.start says which extra to install
         pass
 
@@ -261,7 +267,7 @@ def serve(
     """
     if not specs:
         raise ConfigError("serve() needs at least one description file")
-    _import_server()
+    preload()
     mocks = [s if isinstance(s, Mock) else Mock(s, seed=seed, stateful=stateful, kind=kind)
              for s in specs]  # fmt: skip
     return MockServer(mocks, host=host, port=port).start()

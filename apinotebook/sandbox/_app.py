@@ -40,7 +40,7 @@ from xml.sax.saxutils import escape
 
 from apinotebook._exceptions import ConfigError
 from apinotebook.sandbox._context import ErrorFormat, Message, Mount, Receive, Scope, Send
-from apinotebook.sandbox._drift import drifting_send, renames, retypes
+from apinotebook.sandbox._drift import drifting_send, renames, retypes, unconditional
 from apinotebook.sandbox._faults import FaultState, retry_after_header
 from apinotebook.sandbox._webhooks import WebhookDispatcher
 
@@ -316,6 +316,7 @@ class SandboxApp:
         sender: Send = counting_send
         if cfg.drift_rename or cfg.drift_retype:  # the "schema drift" fault (_drift.py)
             sender = drifting_send(sender, renames(cfg.drift_rename), retypes(cfg.drift_retype))
+            scope = unconditional(scope)
         scope[ABORT_KEY] = functools.partial(_cut, send)
         try:
             await mount.app(scope, replayed, sender)

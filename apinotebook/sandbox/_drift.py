@@ -18,7 +18,7 @@ from lxml import etree
 
 from apinotebook._core.xml import safe_parser
 
-__all__ = ["drifting_send", "renames", "retypes", "rewrite"]
+__all__ = ["drifting_send", "renames", "retypes", "rewrite", "unconditional"]
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
@@ -77,6 +77,19 @@ def rewrite(body: bytes, content_type: str, rename: dict[str, str], retype: set[
     return body
 
 
+_VALIDATORS = (b"if-none-match", b"if-modified-since")
+
+
+def unconditional(scope: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """``scope`` without conditional request headers.
+
+    A drifted body is a new representation under the service's old ``ETag``: the service
+    must answer in full, never ``304 Not Modified`` to a copy the client kept from before.
+    """
+    headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() not in _VALIDATORS]
+    return {**scope, "headers": headers}
+
+
 def drifting_send(send: Send, rename: dict[str, str], retype: set[str]) -> Send:
     """A send that buffers the response, rewrites its body and fixes Content-Length."""
     start: dict[str, Any] = {}
@@ -92,7 +105,8 @@ def drifting_send(send: Send, rename: dict[str, str], retype: set[str]) -> Send:
         chunks.append(message.get("body", b""))
         if message.get("more_body"):
             return
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        dropped = (b"content-length", b"etag", b"last-modified")  # a new representation
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in dropped]
         ctype = next((v.decode("latin-1") for k, v in headers if k.lower() == b"content-type"), "")
         body = rewrite(b"".join(chunks), ctype.lower(), rename, retype)
         headers.append((b"content-length", str(len(body)).encode()))

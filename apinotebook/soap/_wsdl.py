@@ -62,6 +62,7 @@ from apinotebook._exceptions import (
     HTTPStatusError,
     SpecError,
 )
+from apinotebook.soap._zeep_parse import offer, sharing
 
 __all__ = [
     "CACHE_SIZE",
@@ -101,8 +102,8 @@ class _Scan:
     #: each document's bytes, by location (apinotebook.contract builds an XML Schema of them)
     sources: dict[str, bytes] = field(default_factory=dict)
 
-    def add(self, where: str, content: bytes, *, entry: bool) -> None:
-        """Check one document and collect its metadata; raise SpecError if unsafe."""
+    def add(self, where: str, content: bytes, *, entry: bool) -> etree._Element:
+        """Check one document and collect its metadata (its root); raise SpecError if unsafe."""
         what = "WSDL" if entry else "imported document"
         try:
             root = etree.fromstring(content, safe_parser())
@@ -133,6 +134,7 @@ class _Scan:
         self.documents.append(where)
         self.sources[where] = content
         self._collect(root)
+        return root
 
     def _collect(self, root: etree._Element) -> None:
         schemas = [root] if root.tag == f"{{{XSD_NS}}}schema" else []
@@ -256,7 +258,7 @@ class _Loader:
             if not allowed:
                 raise self._refused(url)
             content = self._read(path)
-        self.scan.add(url, content, entry=entry)
+        offer(content, self.scan.add(url, content, entry=entry))  # zeep parses it once
         return content
 
     def _trusted_host(self, url: str) -> bool:
@@ -420,7 +422,7 @@ def _parse(
     loader = _Loader(core, location, trusted=trusted, max_size=max_size, local=local)
     started = time.perf_counter()
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with sharing(), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if content is not None:
                 loader.scan.add(location, content, entry=True)

@@ -250,7 +250,9 @@ def _type_into(page: Any, editor: Any, text: str) -> None:
     page.keyboard.type(text, delay=5)
 
 
-def test_the_query_editor_completes_and_marks_problems(opened: tuple[Any, Frames]) -> None:
+def test_the_query_editor_completes_and_marks_problems(
+    opened: tuple[Any, Frames], save_screenshot: Any
+) -> None:
     page, _ = opened
     explorer = page.locator(".apn-schema")
     editor = explorer.locator(".apn-query")
@@ -258,6 +260,7 @@ def test_the_query_editor_completes_and_marks_problems(opened: tuple[Any, Frames
     # a field of Repository, from the schema in the kernel
     _type_into(page, editor, '{ repository(owner: "a", name: "b") { nameWith')
     expect(popup).to_contain_text("nameWithOwner")
+    save_screenshot(page.locator(".apn-schema"), "schema-editor-completion.png")
     page.keyboard.press("Escape")
     # arguments, then an enum's values
     _type_into(page, editor, '{ repository(owner: "a", name: "b") { issues(states: ')
@@ -269,6 +272,7 @@ def test_the_query_editor_completes_and_marks_problems(opened: tuple[Any, Frames
     mark = explorer.locator(".apn-query .cm-lintRange-error")
     expect(mark).to_have_text("nope")
     expect(explorer.locator(".apn-problems")).to_contain_text("Cannot query field 'nope'")
+    save_screenshot(explorer, "schema-editor-problem.png")
     # Format: graphql-core's layout, one field a line
     _type_into(page, editor, "{viewer{login")
     explorer.locator(".apn-format").click()

@@ -11,7 +11,8 @@ For each file of ``tests/collections/sources.toml`` (fetched and cached by
    JSON schema (shipped by npm's ``postman-collection``), and round-tripped:
    notebook -> ``to_postman`` -> ``load`` keeps each request's method, URL,
    header names, body kind and auth type;
-4. a sample of notebooks runs with nbclient against a local echo server, the
+4. a sample of notebooks runs with nbclient (one shared kernel, reset between
+   notebooks) against a local echo server, the
    requests' hosts rewritten to it: a cell may fail only on a translated check
    (``AssertionError``/``KeyError``/``IndexError``: the echo is not the real API)
    or on an OAuth 2.0 error from the token endpoint (the echo is not one).
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from nbrun import error_names, run_notebook  # noqa: E402
+from nbrun import SharedKernel, error_names  # noqa: E402
 
 from apinotebook.collections import (  # noqa: E402
     Collection,
@@ -320,17 +321,23 @@ def _retarget(c: Collection, echo: str) -> Collection:
     return c
 
 
-def execute_one(entry: dict[str, Any], echo: str, out: Path) -> dict[str, Any]:
+def execute_one(
+    entry: dict[str, Any], echo: str, out: Path, kernel: SharedKernel
+) -> dict[str, Any]:
     """Run a retargeted copy of the notebook; the cells' error names."""
     c = load(entry["collection"].path)
     nb_path = out / ("run-" + Path(entry["notebook"]).name)
-    result = write_notebook(_retarget(c, echo), nb_path)
-    env = {name: "corpus-dummy-credential" for name in result.env_vars}
-    nb = run_notebook(nb_path, env, allow_errors=True)
-    errors = error_names(nb)
+    write_notebook(_retarget(c, echo), nb_path)
+    errors = error_names(kernel.run(nb_path))
     bad = [e for e in errors if e not in ALLOWED and not _oauth(e)]
-    cells = sum(1 for cell in nb.cells if cell.cell_type == "code")
+    cells = sum(1 for cell in nbformat_cells(nb_path))
     return {"id": entry["id"], "cells": cells, "errors": errors, "bad": bad}
+
+
+def nbformat_cells(path: Path) -> list[Any]:
+    """The code cells of a notebook file."""
+    cells = json.loads(path.read_text())["cells"]
+    return [c for c in cells if c["cell_type"] == "code"]
 
 
 def _oauth(name: str) -> bool:
@@ -370,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--match", default=None, help="only ids containing this text")
-    parser.add_argument("--execute", type=int, default=12, help="notebooks to run (sample)")
+    parser.add_argument("--execute", type=int, default=20, help="notebooks to run (sample)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     files = list(corpus_files(archives=load_sources(SOURCES, FORMATS)))
@@ -381,22 +388,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="collections-corpus-") as tmp:
         out = Path(tmp)
+        phase = time.perf_counter()
         entries = [import_one(f, out) for f in files]
+        timings = {"import + write": time.perf_counter() - phase}
         failures += [f"{e['id']}: crash: {e['error']}" for e in entries if e["outcome"] == "crash"]
         notebooks = [e["notebook"] for e in entries if e.get("notebook")]
+        phase = time.perf_counter()
         for path, found in ruff_findings(notebooks).items():
             failures.append(f"{Path(path).name}: ruff: {'; '.join(found[:3])}")
+        timings["ruff"] = time.perf_counter() - phase
+        phase = time.perf_counter()
         exported = 0
         for e in entries:
             if e.get("collection") is not None:
                 problems = export_checks(e, schema, out)
                 exported += 1
                 failures += [f"{e['id']}: {p}" for p in problems]
+        timings["export + schema + round trip"] = time.perf_counter() - phase
+        phase = time.perf_counter()
         server, echo = echo_server()
+        sample = _sample(entries, args.execute)
+        # every credential the sample reads, with a dummy value (the echo checks nothing)
+        env = {name: "corpus-dummy-credential" for e in sample for name in e["env"]}
+        kernel = SharedKernel(out, env) if sample else None
         try:
-            runs = [execute_one(e, echo, out) for e in _sample(entries, args.execute)]
+            runs = [execute_one(e, echo, out, kernel) for e in sample if kernel]
         finally:
             server.shutdown()
+            if kernel is not None:
+                kernel.close()
+        timings["execution"] = time.perf_counter() - phase
         failures += [f"{r['id']}: execution: {', '.join(r['bad'])}" for r in runs if r["bad"]]
         for r in runs:
             print(
@@ -405,6 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_summary(entries, runs, exported, len(notebooks))
     for line in failures:
         print("FAIL", line)
+    print("  " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
     print(f"wall time {time.perf_counter() - t0:.0f} s")
     return 1 if failures else 0
 

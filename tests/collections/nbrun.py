@@ -37,6 +37,32 @@ def run_notebook(path: Path, env: Mapping[str, str], *, allow_errors: bool = Fal
     return nb
 
 
+class SharedKernel:
+    """One kernel for many notebooks (importing apinotebook once): each run starts with
+    ``%reset -f``, so no name leaks from one notebook into the next."""
+
+    def __init__(self, cwd: Path, env: Mapping[str, str]) -> None:
+        from jupyter_client.manager import KernelManager
+
+        self.km = KernelManager(kernel_name="python3")
+        self.km.start_kernel(cwd=str(cwd), env={**os.environ, **env})
+
+    def run(self, path: Path) -> Any:
+        """Execute ``path`` (errors allowed, recorded in the outputs); the executed notebook."""
+        import nbclient
+        import nbformat
+
+        nb = nbformat.read(path, as_version=4)
+        nb.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))
+        nbclient.NotebookClient(nb, km=self.km, timeout=120, allow_errors=True).execute()
+        nb.cells.pop(0)
+        return nb
+
+    def close(self) -> None:
+        """Shut the kernel down."""
+        self.km.shutdown_kernel(now=True)
+
+
 def error_names(nb: Any) -> list[str]:
     """The exception names of the cells that failed."""
     return [

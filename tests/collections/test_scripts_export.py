@@ -31,12 +31,32 @@ from apinotebook.collections._scripts import translate
         ("const j = pm.response.json();\npm.collectionVariables.set('first', j[0].name);",
          'first = ex.json()[0]["name"]'),
         ('bru.setVar("token", res.body.token);', 'token = ex.json()["token"]'),
+        ('tests["seeded"] = postman.getEnvironmentVariable("FOO") === "alpha";',
+         'assert FOO == "alpha"'),
+        ('tests["unset"] = !postman.getEnvironmentVariable("FOO");', "assert not FOO"),
+        ("pm.expect(pm.response.json().ok).to.eql(true);", 'assert ex.json()["ok"] is True'),
+        ('var args = JSON.parse(responseBody).args; tests["v"] = args.val !== "x";',
+         'assert ex.json()["args"]["val"] != "x"'),
         ("expect(res.getStatus()).to.equal(200);", "assert ex.status == 200"),
     ],
 )  # fmt: skip
 def test_translated(source: str, expected: str) -> None:
-    out = translate([Script("test", source)], "ex", {}, set())
+    out = translate([Script("test", source)], "ex", {"FOO": "FOO"}, set())
     assert out.after[-1] == expected and not out.untranslated
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'tests["always"] = true;',
+        'tests["unknown"] = postman.getEnvironmentVariable("nowhere") === 1;',
+        "pm.expect(a && b).to.eql(1);",
+        'pm.sendRequest("https://x", function () {});',
+    ],
+)
+def test_left_untranslated(source: str) -> None:
+    out = translate([Script("test", source)], "ex", {"FOO": "FOO"}, set())
+    assert out.after == [] and out.untranslated == [source]
 
 
 def test_untranslated_lines_are_kept_and_secrets_wrapped() -> None:

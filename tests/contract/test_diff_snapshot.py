@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from decimal import Decimal
 
 import pytest
@@ -130,3 +132,33 @@ def test_secrets_are_masked_in_snapshots(tmp_path):
     snap = tmp_path / "s.json"
     assert_matches_snapshot({"token": token.reveal()}, snap, update=True)
     assert "tok-snapshot-5f2a9c" not in snap.read_text()
+
+
+def test_the_pytest_option_updates_snapshots(tmp_path, monkeypatch):
+    monkeypatch.delenv("APINOTEBOOK_UPDATE_SNAPSHOTS", raising=False)
+    (tmp_path / "conftest.py").write_text(
+        'pytest_plugins = ["apinotebook.contract.pytest_plugin"]\n'
+    )
+    (tmp_path / "test_page.py").write_text(
+        "from apinotebook.contract import assert_matches_snapshot\n\n"
+        "def test_page():\n"
+        '    assert_matches_snapshot({"data": [{"id": 1}]}, "snap.json")\n'
+    )
+
+    def pytest(*args: str) -> int:
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+        ]
+        return subprocess.run([*command, *args], cwd=tmp_path, capture_output=True).returncode
+
+    assert pytest() == 1  # no snapshot yet
+    assert pytest("--update-snapshots") == 0
+    assert json.loads((tmp_path / "snap.json").read_text()) == {"data": [{"id": 1}]}
+    assert pytest() == 0

@@ -117,3 +117,10 @@ def test_integers_by_dialect():
     assert OAS30Validator({"type": "integer"}).is_valid(1.0) == draft4(1.0)
     assert Draft202012Validator({"type": "integer"}).is_valid(1.0) == modern(1.0)
     assert not modern(True) and not draft4(True)
+
+
+def test_an_object_with_nothing_to_check_inside_compiles():
+    # found in GitHub's REST description: {"type": "object", "properties": {"a": {}}}
+    fast = compile_check({"type": "object", "properties": {"a": {}}}, nullable=False,
+                         integer_floats=True)  # fmt: skip
+    assert fast is not None and fast({"a": 1}) and not fast([])

@@ -428,8 +428,92 @@ def probe_openapi(path: Path) -> dict[str, Any]:
         client.prepare(op_id, **openapi_arguments(op))
         built += 1
     info["requests"] = built
+    step["step"] = "contract"
+    info.update(contract_examples(client))
     step["step"] = "done"
     return info
+
+
+#: response examples checked per document (the biggest have tens of thousands)
+MAX_EXAMPLES = 300
+
+
+def _examples(op: Any, raw: Any) -> list[tuple[int, str, Any]]:
+    """(status, media type, example) of an operation's JSON response examples (inline ones)."""
+    out = []
+    for status, response in (raw.get("responses") or {}).items():
+        if not str(status).isdigit() or not isinstance(response, dict):
+            continue
+        for media, content in (response.get("content") or {}).items():
+            if "json" not in str(media) or not isinstance(content, dict):
+                continue
+            if content.get("example") is not None:  # null: "no example", as GitHub writes it
+                out.append((int(status), str(media), content["example"]))
+            for named in (content.get("examples") or {}).values():
+                if (
+                    isinstance(named, dict)
+                    and named.get("value") is not None
+                    and "$ref" not in named
+                ):
+                    out.append((int(status), str(media), named["value"]))
+    return out
+
+
+def contract_examples(client: Any) -> dict[str, Any]:
+    """Check the document's own JSON response examples against its response schemas.
+
+    Each example becomes the body of an exchange of its operation and is
+    checked with ``ex.check_contract``. An example that passes is then broken
+    (a required property it has is removed): the check must find that, or the
+    probe fails.
+    """
+    from apinotebook import Exchange, Request
+    from apinotebook.contract import check_contract
+
+    counts = {"contract_examples": 0, "contract_ok": 0, "contract_violated": 0,
+              "contract_unchecked": 0, "contract_mutations_caught": 0}  # fmt: skip
+    paths = client.spec.get("paths") or {}
+    for op in client.operations:
+        if counts["contract_examples"] >= MAX_EXAMPLES:
+            break
+        raw = (paths.get(op.path) or {}).get(op.method.lower())
+        if not isinstance(raw, dict):
+            continue
+        for status, media, example in _examples(op, raw):
+            ex = Exchange(
+                protocol="rest",
+                request=Request(op.method, "http://corpus.invalid" + op.path),
+                status=status,
+                headers={"content-type": media},
+                content=json.dumps(example, default=str).encode(),
+                operation=op.id,
+            )
+            result = check_contract(ex, client.document)
+            counts["contract_examples"] += 1
+            if not result.checked:
+                counts["contract_unchecked"] += 1
+                continue
+            if not result.ok:
+                counts["contract_violated"] += 1
+                continue
+            counts["contract_ok"] += 1
+            response = next((r for r in op.responses if r.status == str(status)), None)
+            schema = dict(response.schema or {}) if response else {}
+            required = [k for k in schema.get("required") or () if isinstance(example, dict)
+                        and k in example]  # fmt: skip
+            if required and schema.get("type") == "object":
+                broken = {k: v for k, v in example.items() if k != required[0]}
+                bad = check_contract(ex.replace(content=json.dumps(broken, default=str).encode()),
+                                     client.document)  # fmt: skip
+                missing = f"{required[0]}"
+                if not any(v.kind == "required" and v.path.endswith(missing)
+                           for v in bad.violations):  # fmt: skip
+                    raise AssertionError(
+                        f"{op.id}: removing required {missing!r} from a valid example was not "
+                        f"caught: {bad.summary()}"
+                    )
+                counts["contract_mutations_caught"] += 1
+    return counts
 
 
 def load_document(path: Path) -> Any:

@@ -120,3 +120,11 @@ def test_long_patterns_readonly_required_and_wrongly_typed_examples():
     }
     assert set(Generator().value(user, mode="request")) == {"name"}
     assert isinstance(Generator().value({"type": "integer", "example": "200"}), int)
+
+
+def test_unbounded_repeats_fit_max_length_and_enums_keep_their_type():
+    region = {"type": "string", "pattern": "^([a-z]+)-([a-z]+)-([0-9]+)$", "maxLength": 12}
+    for seed in range(5):
+        jsonschema.validate(Generator(seed).value(region), region)
+    ratio = {"type": "string", "enum": [169, "16_9", "4_3"]}  # a YAML 1.1 reading of 16_9
+    assert {Generator(s).value(ratio) for s in range(10)} <= {"16_9", "4_3"}

@@ -133,7 +133,9 @@ export function createEditor(parent, options = {}) {
   ];
   if (placeholder) extensions.push(placeholderExt(placeholder));
   if (language === "json") {
-    extensions.push(json(), linter(jsonParseLinter(), { delay: 300 }));
+    const parseLinter = jsonParseLinter();
+    // an empty box is no mistake: no variables, no body
+    extensions.push(json(), linter((view) => (view.state.doc.toString().trim() ? parseLinter(view) : []), { delay: 300 }));
     if (bodySchema) sources.push(jsonSchemaCompletion(bodySchema));
   } else {
     extensions.push(new LanguageSupport(graphqlLanguage));
