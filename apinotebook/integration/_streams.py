@@ -23,9 +23,11 @@ stream resumes there; a duplicate that a server replays is skipped by key.
 Messages that are not JSON (or carry no data) are not records: they are
 counted in ``skipped`` and logged, and stay in the stream's record in the
 history. A long-lived stream has no end, so ``listen`` is a run that lasts
-until ``limit`` records, the stream's end, or Ctrl-C / SIGTERM, read on the
-calling thread (no read-ahead thread left waiting on a live socket); give the
-destination a small ``batch_size`` so records are delivered as they come.
+until ``limit`` records, the stream's end, or Ctrl-C / SIGTERM (``run`` is the
+same; the exported script's ``listen`` command calls it), read on the calling
+thread (a stream source turns read-ahead off: no reader thread is left waiting
+on a live socket); give the destination a small ``batch_size`` so records are
+delivered as they come.
 """
 
 from __future__ import annotations
@@ -74,7 +76,14 @@ class StreamSources:
             cursor: str | Callable[[Any], Any] | None = None,
         ) -> Any: ...
 
-        def run(self, *, limit: int | None = None, trigger: str = "manual") -> Any: ...
+        def run(
+            self,
+            *,
+            limit: int | None = None,
+            progress: Any = True,
+            trigger: str = "manual",
+            wait: float | None = None,
+        ) -> Any: ...
 
         _source: SourceSpec | None
         read_ahead: int
@@ -110,6 +119,7 @@ class StreamSources:
 
             read.__name__ = getattr(func, "__name__", "stream")
             self.source(read, key=key, cursor=position)
+            self.read_ahead = 0  # no reader thread left waiting on a live socket
             return func
 
         return register(fn) if fn is not None else register
@@ -126,7 +136,9 @@ class StreamSources:
             if record is not None:
                 yield record
 
-    def listen(self, *, limit: int | None = None) -> Any:
+    def listen(
+        self, *, limit: int | None = None, progress: Any = True, wait: float | None = None
+    ) -> Any:
         """Run on the stream until ``limit`` records, its end, or an interrupt.
 
         Batches are delivered and the position checkpointed as they fill, so
@@ -136,8 +148,4 @@ class StreamSources:
         Returns:
             the run's :class:`RunReport`.
         """
-        ahead, self.read_ahead = self.read_ahead, 0  # no reader thread blocked on a live stream
-        try:
-            return self.run(limit=limit, trigger="listen")
-        finally:
-            self.read_ahead = ahead
+        return self.run(limit=limit, progress=progress, trigger="listen", wait=wait)
