@@ -79,6 +79,8 @@ class GraphQLCell:
     variables: str | None = None
     operation_name: str | None = None
     out: str | None = None
+    #: results a ``subscription`` cell reads before it stops
+    limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def _options(line: str, kind: MagicKind) -> tuple[list[str], dict[str, str]]:
         words = shlex.split(line)
     except ValueError as exc:
         raise MagicSyntaxError(f"cannot read the %%{kind} line: {exc}") from None
-    allowed = {"rest": {"--out"}, "graphql": {"--out", "--variables", "--operation"},
+    allowed = {"rest": {"--out"}, "graphql": {"--out", "--variables", "--operation", "--limit"},
                "soap": {"--out"}}[kind]  # fmt: skip
     positional: list[str] = []
     options: dict[str, str] = {}
@@ -140,7 +142,9 @@ def _options(line: str, kind: MagicKind) -> tuple[list[str], dict[str, str]]:
                     raise MagicSyntaxError(f"option {name} needs a value")
                 i += 1
                 value = words[i]
-            options[name[2:]] = _ident(value, name)
+            if name == "--limit" and not (value.isdigit() and int(value) > 0):
+                raise MagicSyntaxError(f"--limit takes a positive whole number, not {value!r}")
+            options[name[2:]] = value if name == "--limit" else _ident(value, name)
         else:
             positional.append(word)
         i += 1
@@ -169,8 +173,10 @@ def parse_cell(kind: MagicKind, line: str, cell: str) -> RestCell | GraphQLCell 
             raise MagicSyntaxError(
                 "the %%graphql cell is empty: write a query below the first line"
             )
+        limit = int(options["limit"]) if "limit" in options else None
         return GraphQLCell(_ident(positional[0], "client"), cell.strip("\n"),
-                           options.get("variables"), options.get("operation"), out)  # fmt: skip
+                           options.get("variables"), options.get("operation"), out,
+                           limit)  # fmt: skip
     if len(positional) != 2:
         raise MagicSyntaxError("usage: %%soap CLIENT OPERATION [--out NAME]")
     return SoapCell(_ident(positional[0], "client"), positional[1], cell, out)

@@ -294,6 +294,9 @@ class Cli:
             when = schedule.add_mutually_exclusive_group(required=True)
             when.add_argument("--every", metavar="INTERVAL", help="e.g. 30s, 5m, 1h30m")
             when.add_argument("--cron", metavar="EXPR", help="e.g. '*/5 * * * *' (UTC)")
+            listen = command("listen", "follow the stream source (a long-lived worker)")
+            listen.add_argument("--limit", type=_positive, help="stop after N records")
+            listen.set_defaults(dry_run=False, wait=None, json=False, partition=None)
             serve = command("serve", "receive signed webhooks and process them until stopped")
             serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
             serve.add_argument("--port", type=int, default=8765, help="default: 8765")
@@ -565,7 +568,7 @@ def _main(
     integration: Integration, cli: Cli, args: argparse.Namespace, flow: Any, extract: Any
 ) -> int:
     try:
-        if args.command == "run":
+        if args.command in ("run", "listen"):
             return _run(integration, args, flow)
         if args.command == "schedule":
             integration.schedule(every=args.every, cron=args.cron, background=False)

@@ -54,6 +54,7 @@ from apinotebook.integration._report import DryRunReport, DryRunRow, RunReport
 from apinotebook.integration._schedule import Scheduler
 from apinotebook.integration._stages import Extracted, Mapped, map_records, replay_source
 from apinotebook.integration._state import DeadLetter, StateStore, check_name
+from apinotebook.integration._streams import StreamSources
 from apinotebook.integration._triggers import Triggers
 from apinotebook.integration._webhook import WebhookReceiver
 
@@ -64,7 +65,7 @@ log = logging.getLogger("apinotebook.integration")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Integration(Triggers, Partitions, DriftGuard):
+class Integration(Triggers, Partitions, DriftGuard, StreamSources):
     """A source, a mapping and a destination, with state, triggers and reports.
 
     Args:

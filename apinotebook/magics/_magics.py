@@ -48,6 +48,13 @@ from apinotebook._core.secrets import mask_text
 from apinotebook._core.views import in_kernel, show
 from apinotebook._exceptions import ApiNotebookError
 from apinotebook._exchange import Exchange
+from apinotebook.magics._streams import (
+    DEFAULT_LIMIT,
+    collect,
+    is_subscription,
+    parse_stream_cell,
+    resolve_lines,
+)
 
 __all__ = ["ApiMagics", "load_ipython_extension"]
 
@@ -177,7 +184,11 @@ class ApiMagics(Magics):
 
     @cell_magic
     def graphql(self, line: str, cell: str) -> None:
-        """``%%graphql CLIENT [--variables NAME] [--operation NAME] [--out NAME]``."""
+        """``%%graphql CLIENT [--variables NAME] [--operation NAME] [--out NAME] [--limit N]``.
+
+        A ``subscription`` streams its results until ``--limit`` (default 100) or
+        until the cell is stopped.
+        """
         parsed = cast(GraphQLCell, self._parse("graphql", line, cell))
         client = self._client("graphql", parsed.client)
         variables: Mapping[str, Any] | None = None
@@ -197,6 +208,15 @@ class ApiMagics(Magics):
             query = substitute(parsed.query, self._resolver())
         except ApiNotebookError as exc:
             raise UsageError(f"%%graphql: {_one_paragraph(exc)}") from None
+
+        if is_subscription(query, parsed.operation_name):
+            try:
+                sub = client.subscribe(query, variables, parsed.operation_name)
+            except ApiNotebookError as exc:
+                raise UsageError(f"%%graphql: {_one_paragraph(exc)}") from None
+            results = collect("graphql", sub, parsed.limit or DEFAULT_LIMIT, print)
+            self._bind_stream(results, parsed.out)
+            return
 
         def call() -> Exchange:
             result: Exchange = client.execute(query, variables, parsed.operation_name)
@@ -219,6 +239,58 @@ class ApiMagics(Magics):
             return result
 
         self._run("soap", call, parsed.out)
+
+    # -- streams ---------------------------------------------------------------------------
+
+    @cell_magic
+    def sse(self, line: str, cell: str) -> None:
+        """``%%sse CLIENT [--limit N] [--json] [--out NAME]``: read an event stream."""
+        parsed = parse_stream_cell("sse", line, cell)
+        client = self._client("rest", parsed.client)
+        first, *headers = resolve_lines(parsed.lines, self._ns)
+        method, _, path = first.partition(" ") if " " in first else ("GET", "", first)
+        pairs = dict(h.split(":", 1) for h in headers if ":" in h)
+        stream = client.events(
+            path.strip(),
+            method=method.upper(),
+            json=parsed.json,
+            headers={k.strip(): v.strip() for k, v in pairs.items()},
+        )
+        events = collect("sse", stream, parsed.limit, _print_event)
+        self._bind_stream(events, parsed.out)
+
+    @cell_magic
+    def ws(self, line: str, cell: str) -> None:
+        """``%%ws CLIENT [--limit N] [--json] [--out NAME]``: path, then messages to send."""
+        parsed = parse_stream_cell("ws", line, cell)
+        client = self._client("rest", parsed.client)
+        path, *outgoing = resolve_lines(parsed.lines, self._ns)
+        socket = client.websocket(path)
+        try:
+            socket.connect()
+            for text in outgoing:
+                socket.send(text)
+        except ApiNotebookError as exc:
+            socket.close()
+            raise UsageError(f"%%ws: {_one_paragraph(exc)}") from None
+        messages = collect("ws", socket, parsed.limit, _print_message)  # closes it
+        if parsed.json:
+            messages = [m.json() for m in messages]
+        self._bind_stream(messages, parsed.out)
+
+    def _bind_stream(self, items: list[Any], out: str | None) -> None:
+        self._ns["_"] = items
+        if out:
+            self._ns[out] = items
+
+
+def _print_event(event: Any) -> None:
+    label = f"{event.event} {event.id}".strip()
+    print(f"[{label}] {mask_text(event.text[:200])}")
+
+
+def _print_message(message: Any) -> None:
+    print(repr(message))
 
 
 def _show(exchange: Exchange, *, name: str) -> None:

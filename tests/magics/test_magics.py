@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import get_ipython
 
 import apinotebook
 from apinotebook import Bearer, Exchange, History, RestClient, Retry, Secret
@@ -35,13 +34,6 @@ def api(request: httpx.Request) -> httpx.Response:
             "body": body,
         },
     )
-
-
-@pytest.fixture(scope="module")
-def ip():
-    shell = get_ipython()
-    shell.run_line_magic("load_ext", "apinotebook.magics")
-    return shell
 
 
 @pytest.fixture

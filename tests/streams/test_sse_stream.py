@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import threading
+import time
 
 import pytest
 
@@ -130,12 +131,19 @@ def test_ctrl_c_while_waiting_closes_the_stream(clean, chat):
     # SIGINT lands while the iterator blocks in a read, as the notebook's stop button does
     clean.set_faults("chat", stream_delay=3.0)
     stream = chat.events("/assistant/stream", params={"prompt": PROMPT, "length": 5})
-    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+
+    def interrupt_once_open():  # the stream is open and waits 3 s for its first token
+        while stream.record is None:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=interrupt_once_open)
     with pytest.raises(KeyboardInterrupt):
-        timer.start()
+        thread.start()
         for _ in stream:
             pass
-    timer.join()
+    thread.join()
     assert stream.record.closed and stream.record.close_reason == "interrupted"
     assert stream.record.count == 0
 
