@@ -56,7 +56,10 @@ RUN_SCRIPT = textwrap.dedent(
         runpy.run_path(script, run_name="__main__")
     except SystemExit as exc:
         code = exc.code
-    print(json.dumps({"code": code, "seconds": round(time.perf_counter() - t0, 2)}))
+    import resource
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"code": code, "seconds": round(time.perf_counter() - t0, 2),
+                      "self_peak_kb": self_kb}))
     """
 )
 
@@ -167,6 +170,7 @@ def _flow_memory(sizes: tuple[int, ...]) -> dict[str, Any]:
             held = _list_size(env, _newsletter(env))
         out[str(n)] = {
             "peak_rss_mb": round(child["children_peak_kb"] / 1024, 1),
+            "flow_process_mb": round(child["self_peak_kb"] / 1024, 1),
             "seconds": child["seconds"],
             "subscribers": held,
             "exit": child["code"],
@@ -278,16 +282,21 @@ def markdown(results: dict[str, Any]) -> str:
     if flow:
         lines.append(
             "Peak RSS of the same notebook exported as a Prefect flow, `python flow.py run` "
-            "(a temporary local Prefect server; the flow runs chunk tasks of 10,000 records "
-            "from the checkpoint, nothing passed between tasks):\n"
+            "(a temporary local Prefect server, started by the flow process as its child; the "
+            "flow runs chunk tasks of 10,000 records from the checkpoint, nothing passed "
+            "between tasks):\n"
         )
         if "error" in flow:
             lines.append(f"Not measured: {flow['error']}\n")
         else:
-            lines.append("| contacts | flow process (MB) | seconds |")
-            lines.append("|---|---|---|")
+            lines.append("| contacts | flow process (MB) | largest process: flow or server (MB) "
+                         "| seconds |")  # fmt: skip
+            lines.append("|---|---|---|---|")
             for n, row in flow.items():
-                lines.append(f"| {int(n):,} | {row['peak_rss_mb']} | {row['seconds']} |")
+                lines.append(
+                    f"| {int(n):,} | {row.get('flow_process_mb', '?')} | {row['peak_rss_mb']} | "
+                    f"{row['seconds']} |"
+                )
             lines.append("")
     b = results.get("backends", {})
     if "error" in b:
