@@ -56,7 +56,10 @@ RUN_SCRIPT = textwrap.dedent(
         runpy.run_path(script, run_name="__main__")
     except SystemExit as exc:
         code = exc.code
-    print(json.dumps({"code": code, "seconds": round(time.perf_counter() - t0, 2)}))
+    import resource
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"code": code, "seconds": round(time.perf_counter() - t0, 2),
+                      "self_peak_kb": self_kb}))
     """
 )
 
@@ -64,12 +67,15 @@ RUN_SCRIPT = textwrap.dedent(
 #: runs the worker as its only child and reports the child's peak RSS
 MEASURE = textwrap.dedent(
     """
-    import json, resource, subprocess, sys
+    import json, resource, subprocess, sys, tempfile
 
-    proc = subprocess.run([sys.executable, "-c", *sys.argv[1:]], capture_output=True, text=True)
-    if proc.returncode:
-        sys.exit(proc.stderr[-3000:])
-    child = json.loads(proc.stdout.strip().splitlines()[-1])
+    # files, not pipes: a server the child leaves behind must not keep us waiting
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        code = subprocess.run([sys.executable, "-c", *sys.argv[1:]], stdout=out, stderr=err)
+        out.seek(0), err.seek(0)
+        if code.returncode:
+            sys.exit(err.read()[-3000:])
+        child = json.loads(out.read().strip().splitlines()[-1])
     child["children_peak_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps(child))
     """
@@ -106,7 +112,8 @@ def _script_memory(sizes: tuple[int, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for n in sizes:
         row: dict[str, Any] = {}
-        for mode in ("production", "notebook"):
+        # a million only as the script runs it (the notebook side is the diagnostic)
+        for mode in ("production",) if n >= 1_000_000 else ("production", "notebook"):
             with (
                 sandbox_process("--contacts", str(n), "--option", "crm.messy_rate=0") as env,
                 tempfile.TemporaryDirectory() as tmp,
@@ -129,6 +136,46 @@ def _script_memory(sizes: tuple[int, ...]) -> dict[str, Any]:
                 "subscribers": held,
             }
         out[str(n)] = row
+    return out
+
+
+def _flow_memory(sizes: tuple[int, ...]) -> dict[str, Any]:
+    """Peak RSS of ``python flow.py run`` (the Prefect target, streamed in chunks)."""
+    out: dict[str, Any] = {}
+    for n in sizes:
+        with (
+            sandbox_process("--contacts", str(n), "--option", "crm.messy_rate=0") as env,
+            tempfile.TemporaryDirectory() as tmp,
+        ):
+            from apinotebook.export import export_notebook
+
+            flow = Path(tmp) / "flow.py"
+            export_notebook(NOTEBOOK, flow, target="prefect")
+            prefect_env = {
+                "PREFECT_HOME": str(Path(tmp) / "prefect"),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_SERVER_UI_ENABLED": "false",
+                "DO_NOT_TRACK": "1",
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "600",
+                "PYTHONPATH": str(ROOT),
+            }
+            base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+            proc = subprocess.run(
+                [sys.executable, "-c", MEASURE, RUN_SCRIPT, str(flow), "production", "run"],
+                capture_output=True, text=True, cwd=tmp, check=False, timeout=3600,
+                env={**base, **env, **prefect_env},
+            )  # fmt: skip
+            if proc.returncode:
+                raise RuntimeError(proc.stderr[-2000:])
+            child = json.loads(proc.stdout.strip().splitlines()[-1])
+            held = _list_size(env, _newsletter(env))
+        out[str(n)] = {
+            "peak_rss_mb": round(child["children_peak_kb"] / 1024, 1),
+            "flow_process_mb": round(child["self_peak_kb"] / 1024, 1),
+            "seconds": child["seconds"],
+            "subscribers": held,
+            "exit": child["code"],
+        }
     return out
 
 
@@ -189,12 +236,20 @@ def run() -> dict[str, Any]:
     sizes = (2_000, 5_000) if quick() else SIZES
     if os.environ.get("BENCH_MILLION") and not quick():
         sizes = (*sizes, 1_000_000)
-    results: dict[str, Any] = {}
     sections: dict[str, Callable[[], Any]] = {
         "script_memory": lambda: _script_memory(sizes),
+        "flow_memory": lambda: _flow_memory(sizes[:2]),
         "backends": lambda: _backends(5_000 if quick() else CONTACTS, 1 if quick() else REPEAT),
     }
+    # BENCH_SECTIONS=flow_memory,backends re-measures some; the others come from the last run
+    only = [x for x in os.environ.get("BENCH_SECTIONS", "").split(",") if x]
+    kept = ROOT / "benchmarks" / "results" / "shared_state.json"
+    results: dict[str, Any] = {}
+    if only and kept.exists():
+        results = {k: v for k, v in json.loads(kept.read_text()).items() if k in sections}
     for name, fn in sections.items():
+        if only and name not in only:
+            continue
         try:
             results[name] = fn()
         except Exception as exc:  # noqa: BLE001 - reported in the results
@@ -218,12 +273,32 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append("| contacts | script (MB) | seconds | notebook history (MB) | seconds |")
         lines.append("|---|---|---|---|---|")
         for n, row in memory.items():
-            p, nb = row["production"], row["notebook"]
+            p, nb = row["production"], row.get("notebook", {})
             lines.append(
                 f"| {int(n):,} | {p['peak_rss_mb']} | {p['seconds']} | "
-                f"{nb['peak_rss_mb']} | {nb['seconds']} |"
+                f"{nb.get('peak_rss_mb', '-')} | {nb.get('seconds', '-')} |"
             )
         lines.append("")
+    flow = results.get("flow_memory", {})
+    if flow:
+        lines.append(
+            "Peak RSS of the same notebook exported as a Prefect flow, `python flow.py run` "
+            "(a temporary local Prefect server, started by the flow process as its child; the "
+            "flow runs chunk tasks of 10,000 records from the checkpoint, nothing passed "
+            "between tasks):\n"
+        )
+        if "error" in flow:
+            lines.append(f"Not measured: {flow['error']}\n")
+        else:
+            lines.append("| contacts | flow process (MB) | largest process: flow or server (MB) "
+                         "| seconds |")  # fmt: skip
+            lines.append("|---|---|---|---|")
+            for n, row in flow.items():
+                lines.append(
+                    f"| {int(n):,} | {row.get('flow_process_mb', '?')} | {row['peak_rss_mb']} | "
+                    f"{row['seconds']} |"
+                )
+            lines.append("")
     b = results.get("backends", {})
     if "error" in b:
         lines.append(f"State backends not measured: {b['error']}\n")

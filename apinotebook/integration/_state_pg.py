@@ -149,6 +149,7 @@ class PgBackend:
             return self.psycopg.connect(
                 self.url,
                 autocommit=True,
+                prepare_threshold=None,  # custom plans: a generic plan made seen lookups scans
                 options=f"-c search_path={self.schema}",
                 **options,
             )

@@ -12,9 +12,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -106,6 +108,63 @@ def test_flow_delivers_like_the_script_and_shares_its_state(
         once = run_script(flow_file, "run", "--json", env=env, cwd=folder, timeout=180)
         assert once.returncode == 0, once.stderr[-2000:]
         assert json.loads(once.stdout.strip().splitlines()[-1])["trigger"] == "prefect"
+    finally:
+        flow_box.stop()
+        script_box.stop()
+
+
+def test_a_partitioned_flow_maps_one_task_per_partition_on_shared_state(
+    crm_registered: None, harness: str, tmp_path: Path, postgres: Any
+) -> None:
+    """The flow maps partition tasks (each chunked from its own checkpoint) on PostgreSQL state."""
+    from prefect.client.orchestration import get_client
+
+    from apinotebook.integration import Partition, StateStore
+
+    url = postgres.new_database()
+    folder = tmp_path / "flow"
+    folder.mkdir()
+    flow_file = export_notebook(NOTEBOOKS / "crm_to_mail.ipynb", folder / "flow.py",
+                                target="prefect").path  # fmt: skip
+    script = export_notebook(NOTEBOOKS / "crm_to_mail.ipynb", tmp_path / "script.py").path
+    flow_box, script_box = _sandbox(), _sandbox()
+    try:
+        proc = run_script(script, "run", "--json", env=sandbox_env(script_box.env), cwd=tmp_path)
+        expected = json.loads(proc.stdout)
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in sandbox_env(flow_box.env).items():
+                mp.setenv(key, value)
+            mp.setenv("APINOTEBOOK_STATE", url)  # the flow's state: shared by every worker
+            mp.chdir(folder)
+            module = _load(flow_file)
+            try:
+                sync, whole = module.sync, module.contacts
+
+                def contacts(since: Any, partition: Partition) -> Any:
+                    return (
+                        c
+                        for c in whole(since)
+                        if zlib.crc32(c["id"].encode()) % 3 == partition.params
+                    )
+
+                sync.partitioned([Partition(f"part-{k}", k) for k in range(3)], concurrency=3)
+                sync.source(key="id", cursor="updated_at")(contacts)
+                report = module.crm_to_newsletter_flow(chunk=15)
+            finally:
+                module.sync.close()
+                sys.modules.pop("exported_flow", None)
+        assert subscribers(flow_box) == subscribers(script_box)
+        for count in ("written", "failed", "skipped_filtered"):
+            assert getattr(report, count) == expected[count], count
+        for k in range(3):  # each partition checkpointed on its own
+            store = StateStore(url, f"crm-to-newsletter.part-{k}")
+            try:
+                assert store.cursor() is not None and len(store.runs(50)) >= 2  # chunks
+            finally:
+                store.close()
+        with get_client(sync_client=True) as client:
+            names = [t.name for t in client.read_task_runs()]
+        assert sum(n.startswith("sync-partition") for n in names) == 3
     finally:
         flow_box.stop()
         script_box.stop()
