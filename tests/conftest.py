@@ -26,7 +26,8 @@ NEEDS_PREFECT = ("prefect",)
 collect_ignore_glob: list[str] = []
 if os.environ.get("APINOTEBOOK_TEST_PROFILE") == "core":
     for name in NEEDS_NOTEBOOK + NEEDS_PREFECT:
-        collect_ignore_glob += [f"{name}/*", f"test_{name}*.py", f"*/test_{name}*.py"]
+        # the folder itself too, or its conftest.py is imported (and needs the extra)
+        collect_ignore_glob += [name, f"{name}/*", f"test_{name}*.py", f"*/test_{name}*.py"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -303,6 +303,9 @@ class WebSocketClient:
             request, kwargs = self._handshake(again)
             try:
                 conn = connect(ws_url(request.url), **kwargs)
+                # entered: websockets 17 warns about a connection used outside `with` (we
+                # close it ourselves); on 14-16 entering does nothing
+                conn.__enter__()
             except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
                 failures += 1
                 time.sleep(self._open_failed(request, exc, again, failures))
