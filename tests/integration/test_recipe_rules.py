@@ -15,6 +15,7 @@ from apinotebook import ConfigError
 from apinotebook.integration._recipe import from_recipe, render
 from apinotebook.integration._recipe_rules import OPERATORS, matches
 from apinotebook.sandbox import Sandbox
+from tests.integration.test_recipe import base_recipe, crm_contacts
 
 CONTACT = {
     "email": "ada@example.com",
@@ -126,86 +127,50 @@ KEY_ACCOUNTS = ["Orbit Summit Health", "Willow Cedar Analytics", "Meridian Blue 
 
 
 def rules_recipe(list_id: str) -> dict[str, Any]:
-    return {
-        "name": "crm-to-newsletter-rules",
-        "connections": {
-            "crm": {"type": "rest", "url": "$CRM_URL", "auth": {"bearer": "$CRM_TOKEN"}},
-            "mail": {
-                "type": "graphql",
-                "url": "$MAIL_URL",
-                "auth": {"api_key": "$MAIL_API_KEY", "header": "X-API-Key"},
-            },
-        },
-        "trigger": {
-            "connection": "crm",
-            "path": "/contacts",
-            "key": "id",
-            "cursor": "updated_at",
-            "since_param": "updated_since",
-            "params": {"limit": 200},
-        },  # fmt: skip
-        "lookups": {"key_accounts": dict.fromkeys(KEY_ACCOUNTS, "yes")},
-        "steps": [{"find": "company", "connection": "crm", "path": "/companies/{{ company_id }}"}],
-        "filter": {
+    """Notebook 04's recipe (``base_recipe``) with both rules: find, filter, lookup, paths."""
+    subscriber = {
+        "email": "{{ email | lower | strip }}",
+        "name": "{{ first_name }} {{ last_name }}",
+    }
+    recipe = base_recipe(
+        lookups={"key_accounts": dict.fromkeys(KEY_ACCOUNTS, "yes")},
+        steps=[{"find": "company", "connection": "crm", "path": "/companies/{{ company_id }}"}],
+        filter={
             "all": [
                 {"field": "email", "op": "contains", "value": "@"},
                 {"field": "company.name", "op": "not_equals", "value": "Blue Oak Labs"},
             ]
         },  # fmt: skip
-        "paths": [
+        paths=[
             {
                 "name": "vip",
                 "when": {
                     "any": [
-                        {"field": "company.name", "op": "in", "value": KEY_ACCOUNTS},
+                        "{{ company.name | lookup('key_accounts') }}",
                         {"field": "custom_fields.lifetime_value", "op": "gte", "value": 40000},
                     ]
                 },  # fmt: skip
-                "map": {
-                    "email": "{{ email | lower | strip }}",
-                    "name": "{{ first_name }} {{ last_name }}",
-                    "tags": ["vip"],
-                },  # fmt: skip
+                "map": {**subscriber, "tags": ["vip"]},
             },
-            {
-                "map": {
-                    "email": "{{ email | lower | strip }}",
-                    "name": "{{ first_name }} {{ last_name }}",
-                    "tags": [],
-                }
-            },  # fmt: skip
+            {"map": {**subscriber, "tags": []}},
         ],
-        "action": {
-            "connection": "mail",
-            "batch_size": 100,
-            "graphql": (
-                "mutation Upsert($listId: ID!, $input: [SubscriberInput!]!) {\n"
-                "  upsertSubscribers(listId: $listId, input: $input) "
-                "{ userErrors { index message } }\n}"
-            ),
-            "variables": {"listId": list_id, "input": "$batch"},
-            "rejections": "upsertSubscribers.userErrors",
-        },
-    }
+    )
+    del recipe["map"]  # the paths map
+    recipe["action"]["variables"]["listId"] = list_id
+    return recipe
 
 
 def expected_by_code(sb: Sandbox) -> dict[str, list[str]]:
-    store = sb.state("crm")
-    names = {c["id"]: c["name"] for c in store.list_companies(limit=500)["data"]}
+    names = {c["id"]: c["name"] for c in sb.state("crm").list_companies(limit=500)["data"]}
     out: dict[str, list[str]] = {}
-    cursor = None
-    while True:
-        page = store.list_contacts(limit=500, cursor=cursor)
-        for c in page["data"]:
-            company = names.get(c["company_id"])
-            if "@" not in c["email"] or company == "Blue Oak Labs":
-                continue
-            value = c["custom_fields"].get("lifetime_value") or 0
-            vip = company in KEY_ACCOUNTS or value >= 40_000
-            out[c["email"].strip().lower()] = ["vip"] if vip else []
-        if not page["has_more"]:
-            return out
-        cursor = page["next_cursor"]
+    for c in crm_contacts(sb):
+        company = names.get(c["company_id"])
+        if "@" not in c["email"] or company == "Blue Oak Labs":
+            continue
+        value = c["custom_fields"].get("lifetime_value") or 0
+        vip = company in KEY_ACCOUNTS or value >= 40_000
+        out[c["email"].strip().lower()] = ["vip"] if vip else []
+    return out
 
 
 @pytest.mark.sandbox
